@@ -1,0 +1,1 @@
+"""Everything that talks to retake.tv: REST client, errors, credentials, skill version check."""

@@ -1,0 +1,1 @@
+"""What scene authors use: the retained, damage-tracked scene graph and its nodes."""

@@ -58,23 +58,24 @@ class IngestUrl:
     def parse(cls, url: str) -> IngestUrl:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
+        shown = _shown_in_errors(url)
         if scheme not in _DEFAULT_PORTS:
             raise ValueError(
-                f"unsupported output URL {redact_url(url)!r}: expected rtmp://host[:port]/app/key or "
+                f"unsupported output URL {shown!r}: expected rtmp://host[:port]/app/key or "
                 "rtmps://host[:port]/app/key"
             )
         try:
             port = parts.port or _DEFAULT_PORTS[scheme]
         except ValueError:
-            raise ValueError(f"output URL {redact_url(url)!r} has an invalid port") from None
+            raise ValueError(f"output URL {shown!r} has an invalid port") from None
         segments = [s for s in parts.path.split("/") if s]
         if not parts.hostname or len(segments) < 2:
             raise ValueError(
-                f"output URL {redact_url(url)!r} needs a host, an application and a stream key: "
+                f"output URL {shown!r} needs a host, an application and a stream key: "
                 f"{scheme}://host[:port]/app/key"
             )
         if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError(f"output URL {redact_url(url)!r} must not carry a query, fragment or user info")
+            raise ValueError(f"output URL {shown!r} must not carry a query, fragment or user info")
         return cls(url, scheme, parts.hostname, port, "/".join(segments), segments[-1])
 
     def __repr__(self) -> str:
@@ -88,6 +89,15 @@ class IngestUrl:
         if len(self.key) >= 3:
             text = text.replace(self.key, redact_secret(self.key))
         return text
+
+
+def _shown_in_errors(url: str) -> str:
+    """A malformed URL in an error message: ``redact_url`` hides the last of several path segments, but a
+    lone segment may be the key itself, so then the path goes entirely."""
+    parts = urlsplit(url)
+    if len([s for s in parts.path.split("/") if s]) >= 2:
+        return redact_url(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
 
 
 class NetworkSink:

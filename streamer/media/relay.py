@@ -11,9 +11,12 @@ stalled ingest and can cut the connection.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import socket
 import ssl
+import struct
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +25,8 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
-# A small kernel send buffer makes "the ingest stopped reading" visible within seconds instead of after
-# the ~20-30 s it takes to fill Linux's autotuned buffers (the kernel doubles the value given here).
+# A small kernel send buffer keeps little stream in flight on our side, so a slow ingest turns into
+# backpressure on write() within about a second (the kernel doubles the value given here).
 _UPSTREAM_SNDBUF = 64 * 1024
 _WRITE_HIGH_WATER = 64 * 1024
 _POLL = 0.25
@@ -201,18 +204,21 @@ class Relay:
         up_reader: asyncio.StreamReader,
         up_writer: asyncio.StreamWriter,
     ) -> None:
-        outbound = asyncio.create_task(self._pump_out(down_reader, up_writer))
-        inbound = asyncio.create_task(self._pump_in(up_reader, down_writer))
+        tasks = {
+            asyncio.create_task(self._pump_out(down_reader, up_writer)),
+            asyncio.create_task(self._pump_in(up_reader, down_writer)),
+            asyncio.create_task(self._watch_stall(up_writer)),
+        }
         try:
-            done, _ = await asyncio.wait({outbound, inbound}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # surface bugs
         finally:
-            outbound.cancel()
-            inbound.cancel()
+            for task in tasks:
+                task.cancel()
 
     async def _pump_out(self, child: asyncio.StreamReader, ingest: asyncio.StreamWriter) -> None:
-        """Publisher -> ingest. A send that makes no progress for ``stall_timeout`` is a stall."""
+        """Publisher -> ingest. Blocks on the ingest's pace; ``_watch_stall`` decides when that is a stall."""
         while True:
             try:
                 data = await child.read(_CHUNK)
@@ -231,23 +237,32 @@ class Relay:
             self._sent += len(data)
             assert self._first_out is not None
             self._first_out.set()
-            await self._drain_watching_progress(ingest)
-
-    async def _drain_watching_progress(self, ingest: asyncio.StreamWriter) -> None:
-        last_out, last_progress = self.bytes_out, time.monotonic()
-        while True:
             try:
-                await asyncio.wait_for(asyncio.shield(ingest.drain()), _POLL)
-                return
-            except TimeoutError:
-                pass
+                await ingest.drain()
             except (ConnectionError, OSError):
                 self._fail("ingest closed the connection")
                 return
-            out = self.bytes_out
+
+    async def _watch_stall(self, ingest: asyncio.StreamWriter) -> None:
+        """Fail when data waits to go out and the ingest's *application* has read nothing for
+        ``stall_timeout``.
+
+        Counting what our kernel accepted would see a frozen ingest only after both kernels' buffers
+        filled (~20-30 s on Linux defaults, ~2.5 s even with a small SO_SNDBUF). TCP instead tells us the
+        right edge of the peer's receive window (bytes acked + advertised window): it moves only when the
+        ingest reads. Where TCP_INFO is unavailable we fall back to the kernel-accepted count.
+        """
+        sock = ingest.get_extra_info("socket")
+        last_mark, last_progress = None, time.monotonic()
+        while True:
+            await asyncio.sleep(_POLL)
+            mark, pending = _peer_read_mark(sock)
+            if mark is None:
+                mark, pending = self.bytes_out, ingest.transport.get_write_buffer_size()
+            pending += ingest.transport.get_write_buffer_size()
             now = time.monotonic()
-            if out != last_out:
-                last_out, last_progress = out, now
+            if mark != last_mark or pending == 0:
+                last_mark, last_progress = mark, now
             elif now - last_progress >= self._stall_timeout:
                 self._fail(f"stalled: ingest accepted no data for {self._stall_timeout:.1f} s")
                 return
@@ -280,6 +295,27 @@ class Relay:
             self.bytes_in += len(data)
             child.write(data)
             await child.drain()
+
+
+# struct tcp_info (linux/tcp.h): u64 tcpi_bytes_acked at offset 120, u32 tcpi_snd_wnd (the peer's
+# advertised window in bytes, Linux >= 5.4) at offset 228.
+_TCP_INFO_LEN = 232
+
+
+def _peer_read_mark(sock: object) -> tuple[int | None, int]:
+    """(right edge of the peer's receive window, bytes in our kernel send queue), or (None, 0) if unknown."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)  # type: ignore[attr-defined]
+        queued = struct.unpack(
+            "i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")  # type: ignore[attr-defined]
+        )[0]
+    except (AttributeError, OSError):
+        return None, 0
+    if len(info) < _TCP_INFO_LEN:
+        return None, 0
+    (acked,) = struct.unpack_from("Q", info, 120)
+    (window,) = struct.unpack_from("I", info, 228)
+    return acked + window, queued  # unsent + unacked bytes
 
 
 def _client_context(ca_file: str | None, insecure_tls: bool, host: str) -> ssl.SSLContext:

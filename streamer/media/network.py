@@ -183,7 +183,7 @@ class NetworkSink:
         with self._write_lock:
             self._raise_if_broken()
             try:
-                if not self._bytes_written:
+                if not self._deadline.is_alive() and not self._deadline.finished.is_set():
                     self._deadline.start()
                 while view:
                     written = os.write(self._stdin_fd, view)

@@ -191,7 +191,8 @@ def test_silent_server_never_freezes_the_caller(recorder: Recorder, sinks: list[
 
 
 def test_bad_urls_are_rejected_without_the_key() -> None:
-    for url in (f"http://host/live/{KEY}", f"rtmp://host/{KEY}", f"rtmp:///live/{KEY}", f"rtmp://host:99999/live/{KEY}"):
+    bad = (f"http://host/live/{KEY}", f"rtmp://host/{KEY}", f"rtmp:///live/{KEY}", f"rtmp://host:99999/live/{KEY}")
+    for url in bad:
         with pytest.raises(ValueError) as info:
             NetworkSink(url, on_event=lambda e: None)
         assert KEY not in str(info.value)

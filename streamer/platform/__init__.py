@@ -9,7 +9,12 @@ Never imports ``streamer.media`` or ``streamer.scene``.
 """
 
 from streamer.platform.client import RetakeClient
-from streamer.platform.credentials import Credentials, CredentialStore, default_credentials_path
+from streamer.platform.credentials import (
+    Credentials,
+    CredentialStore,
+    default_credentials_path,
+    save_stream_start_token,
+)
 from streamer.platform.errors import (
     APIError,
     AuthenticationError,
@@ -65,5 +70,5 @@ __all__ = [
     "StreamStopResult", "StreamerInfo", "ThumbnailResult", "Tipper", "TokenInfo", "TokenStats",
     "TokenSummary", "Trade", "TransportError", "UnexpectedStatusError", "UnsafeBaseURLError", "UserMetadata",
     "UserProfile", "VerificationPrompt", "VerificationStatus", "check_skill_version",
-    "default_credentials_path", "resolve_api_url", "validate_api_url",
+    "default_credentials_path", "resolve_api_url", "save_stream_start_token", "validate_api_url",
 ]

@@ -179,3 +179,23 @@ class CredentialStore:
             os.fsync(dir_fd)  # make the rename itself durable
         finally:
             os.close(dir_fd)
+
+
+def save_stream_start_token(store: CredentialStore, token_address: str | None,
+                            token_ticker: str | None) -> Credentials | None:
+    """After ``stream/start``: keep the token address and ticker the platform assigned (first stream).
+
+    Does nothing (returns None) when the platform sent no address, or there is no credentials file (an
+    env-only setup); otherwise returns the saved credentials.
+    """
+    if not token_address:
+        return None
+    current = store.load()
+    if current is None:
+        return None
+    changes = {"token_address": token_address}
+    if token_ticker:
+        changes["token_ticker"] = token_ticker
+    if all(getattr(current, k) == v for k, v in changes.items()):
+        return current
+    return store.update(**changes)

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from streamer.platform.errors import (
-    APIError,
     RedirectRefusedError,
     ResponseFormatError,
     RetakeTimeoutError,
@@ -220,4 +219,4 @@ def _decode_json(endpoint: str, response: httpx.Response, secrets: Iterable[str]
         ) from None
 
 
-__all__ = ["APIError", "DEFAULT_TIMEOUT_S", "PlatformHTTP", "RetryPolicy"]
+__all__ = ["DEFAULT_TIMEOUT_S", "PlatformHTTP", "RetryPolicy"]

@@ -156,3 +156,31 @@ def test_error_detail_echoing_the_token_is_redacted(client, fake, agent):
     with pytest.raises(BadRequestError) as err:
         client.stream_status()
     assert agent.access_token not in str(err.value) and agent.access_token[:4] in str(err.value)
+
+
+def test_multipart_upload_is_resent_whole_after_a_5xx(client, fake, agent, sleeps):
+    fake.fail("POST", "/agent/update-thumbnail", count=2)
+    jpeg = b"\xff\xd8" + bytes(range(256)) * 40 + b"\xff\xd9"
+    assert client.update_thumbnail(jpeg).thumbnail_url
+    assert agent.thumbnails == [("thumbnail.jpg", "image/jpeg", jpeg)] and len(sleeps) == 2
+
+
+def test_no_secret_in_any_log_record(client, fake, agent, caplog):
+    """Debug logging of every library involved (httpx, httpcore, ours) through retries and failures."""
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        fake.fail("POST", "/agent/rtmp", count=2)
+        keys = client.rtmp()
+        fake.script("GET", "/agent/stream/status", Canned(401, {"error": f"token {agent.access_token} bad"}))
+        with pytest.raises(AuthenticationError):
+            client.stream_status()
+        client.chat_send("hello", agent.user_db_id)
+        fake.script("GET", "/agent/stream/comments", Canned(200, f"<html>{agent.access_token}</html>"))
+        with pytest.raises(ResponseFormatError) as err:
+            client.comments(agent.user_db_id)
+    assert agent.access_token not in str(err.value)
+    assert caplog.records, "expected the libraries to log something at DEBUG"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "retrying" in logged
+    assert agent.access_token not in logged and keys.key not in logged

@@ -127,6 +127,7 @@ def cmd_register(args: argparse.Namespace) -> Result:
     if problems:
         raise InputValidationError("; ".join(problems))
     store = _store()
+    store.ensure_writable()  # the token is handed out once: make sure it can be saved before asking for it
     existing = store.load()  # a corrupt file stops us here, before an account is created
     if existing is not None and existing.access_token:
         raise CredentialsError(

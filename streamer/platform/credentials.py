@@ -151,6 +151,20 @@ class CredentialStore:
     def write_sidecar(self, name: str, data: Mapping[str, Any]) -> None:
         self._write_json(self.directory / name, data)
 
+    def ensure_writable(self) -> None:
+        """Create the 0700 directory now and check it is writable, so a token the platform hands out once
+        (register) can always be saved afterwards."""
+        try:
+            self._ensure_directory()
+        except OSError as exc:
+            raise CredentialsError(
+                f"cannot create {self.directory}: {exc.strerror} — fix it before registering"
+            ) from None
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise CredentialsError(f"{self.directory} is not writable — fix its permissions before registering")
+        if self.path.exists():
+            self.load()
+
     def _ensure_directory(self) -> None:
         self.directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # mkdir's mode is filtered by the umask and ignored for an existing directory: set it explicitly.

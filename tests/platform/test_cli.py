@@ -234,3 +234,20 @@ def test_subprocess_python_m_streamer(fake, isolated_env, tmp_path):
     for text in (done.stdout, done.stderr, failed.stdout, failed.stderr):
         for secret in (agent.access_token, "rtk_wrong_but_secret_1234", "rtk_stale_file_token_0000"):
             assert secret not in text
+
+
+def test_register_with_a_corrupt_or_unwritable_store_creates_no_account(run, fake, isolated_env):
+    store = CredentialStore()
+    store.directory.mkdir(parents=True)
+    store.path.write_text("{not json")
+    argv = ["register", "--name", "Valid", "--description", "d", "--image-url", "https://e.com/a.png",
+            "--wallet", WALLET, "--ticker", "OK"]
+    code, _, err = run(*argv)
+    assert code == 1 and str(store.path) in err and "not valid JSON" in err
+    assert store.path.read_text() == "{not json" and fake.requests == []
+    store.path.unlink()
+    store.directory.rmdir()
+    isolated_env.mkdir(exist_ok=True)
+    (isolated_env / "retake").write_text("a file where the directory should be")
+    code, _, err = run(*argv)
+    assert code == 1 and "cannot create" in err and fake.requests == []

@@ -66,6 +66,7 @@ class PipelineStats:
     convert_ms: float = 0.0
     encode_ms: float = 0.0
     queue_depth: int = 0
+    queued_video: int = 0
     max_queue_depth: int = 0
     bytes_out: int = 0
     outputs: int = 0

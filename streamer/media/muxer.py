@@ -78,6 +78,10 @@ class PacketQueue:
     def depth(self) -> int:
         return len(self._items)
 
+    @property
+    def video_depth(self) -> int:
+        return self._video
+
     def _append(self, kind: PacketKind, item: Any) -> None:
         self._items.append((kind, item))
         self.max_depth = max(self.max_depth, len(self._items))

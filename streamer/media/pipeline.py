@@ -181,6 +181,7 @@ class Pipeline:
             convert_ms=self._convert_ms.p50(),
             encode_ms=self._encode_ms.p50(),
             queue_depth=depth,
+            queued_video=sum(o.queue.video_depth for o in outputs),
             max_queue_depth=self._max_queue_depth,
             bytes_out=totals["bytes"] + sum(o.bytes_out for o in outputs),
             outputs=self._generation + 1,

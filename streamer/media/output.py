@@ -43,7 +43,7 @@ class Output:
         emit: Callable[[OutputEvent], None],
         ca_file: str | None = None,
         insecure_tls: bool = False,
-        stall_timeout: float = 4.0,
+        stall_timeout: float = 3.0,
         max_video_packets: int = 60,
         sink_factory: SinkFactory | None = None,
     ) -> None:

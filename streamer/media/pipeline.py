@@ -52,7 +52,7 @@ class Pipeline:
         audio: AudioSource | None = None,
         health_interval: float = 10.0,
         *,
-        stall_timeout: float = 4.0,
+        stall_timeout: float = 3.0,
         max_video_packets: int = 60,
         sink_factory: SinkFactory | None = None,
     ) -> None:
@@ -154,7 +154,10 @@ class Pipeline:
                 log.error("frame thread did not stop within %.1f s", timeout)
         for output in [*self._retired, *([self._output] if self._output else [])]:
             if not output.join(max(0.0, deadline - time.monotonic())):
-                log.error("output #%d did not close within %.1f s", output.generation, timeout)
+                # A writer stuck in the sink: give up on it (closing the sink unblocks the write).
+                output.fail(f"output did not finish within {timeout:.1f} s of stop()")
+                if not output.join(1.0):
+                    log.error("output #%d is still stuck after stop(); abandoning it", output.generation)
         self._prune_retired()
         return self.stats
 

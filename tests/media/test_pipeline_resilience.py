@@ -146,3 +146,30 @@ def test_switch_output_mid_stream_to_a_second_file(tmp_path):
     while not pipe.events.empty():
         events.append(pipe.events.get())
     assert [(e.kind, e.generation) for e in events if e.kind == "closed"] == [("closed", 0), ("closed", 1)]
+
+
+def test_sink_that_cannot_open_reports_an_error_and_the_loop_runs_on():
+    def factory(target: str, **kwargs):
+        raise ConnectionRefusedError("connection refused")
+
+    pipe = Pipeline(SyntheticSource(), sink_factory=factory)
+    pipe.start("rtmp://127.0.0.1:1/live/sk_secretkey")
+    assert not pipe.wait_connected(2)
+    event = pipe.events.get(timeout=5)
+    assert event.kind == "error" and "connection refused" in event.reason
+    assert "sk_secretkey" not in event.reason
+    rendered = pipe.stats.frames_rendered
+    assert wait_until(lambda: pipe.stats.frames_rendered >= rendered + 10, timeout=10)
+    stats = pipe.stop()
+    assert stats.packets_discarded > 0 and stats.frames_sent == 0
+
+
+def test_stop_gives_up_on_a_writer_that_never_returns():
+    sink = BlockingSink()
+    pipe = Pipeline(SyntheticSource(rect_from=0.0), stall_timeout=60, sink_factory=sink.factory)
+    pipe.start("stuck")
+    assert pipe.wait_connected(5)
+    sink.stall()
+    assert wait_until(sink.blocked.is_set, timeout=10)
+    stats = pipe.stop(timeout=1.0)
+    assert sink.closed and not stats.output_alive

@@ -1,0 +1,93 @@
+"""The audio side of the stream: one fixed sample format, and the seam a later TTS mixer plugs into.
+
+PyAV's encoder-side resampler locks to the format of the first frame it sees, so everything fed to the
+AAC encoder has exactly one shape: float32, planar, ``(channels, n)`` at 44.1 kHz.  An ``AudioSource``
+produces that; ``AudioTrack`` reads it in order and lets each output (there is a new one after every
+``switch_output``) start at any sample position without re-reading the source.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+SAMPLE_FORMAT = "fltp"  # what FFmpeg's native AAC encoder consumes: no conversion on the way in
+SAMPLE_DTYPE = np.float32
+AAC_FRAME_SAMPLES = 1024
+
+
+@runtime_checkable
+class AudioSource(Protocol):
+    """Anything that yields the stream's audio, sample-exact and in order.
+
+    ``read(n)`` returns the next ``n`` samples as a float32 array of shape ``(channels, n)`` with values
+    in [-1, 1].  It is called from the frame thread and must not block (mix pre-synthesised clips).
+    """
+
+    def read(self, n_samples: int) -> np.ndarray: ...
+
+
+class SilenceSource:
+    """Silence: the stream always carries an audio track, even before anything speaks."""
+
+    def __init__(self, channels: int = 2) -> None:
+        self.channels = channels
+        self._zeros = np.zeros((channels, AAC_FRAME_SAMPLES), dtype=SAMPLE_DTYPE)
+        self._zeros.flags.writeable = False
+
+    def read(self, n_samples: int) -> np.ndarray:
+        if n_samples == AAC_FRAME_SAMPLES:
+            return self._zeros
+        return np.zeros((self.channels, n_samples), dtype=SAMPLE_DTYPE)
+
+
+class AudioTrack:
+    """Reads an ``AudioSource`` once, in order, and serves any recent sample range from a short history.
+
+    Outputs ask for ``samples(position, n)`` by absolute sample position; a new output may start a little
+    behind the read head (its first sample lines up with its first video frame), so the last couple of
+    AAC frames are kept.
+    """
+
+    def __init__(self, source: AudioSource, channels: int = 2, history: int = 4 * AAC_FRAME_SAMPLES) -> None:
+        self.source = source
+        self.channels = channels
+        self._history = history
+        self._buffer = np.zeros((channels, 0), dtype=SAMPLE_DTYPE)
+        self._buffer_start = 0  # absolute sample index of _buffer[:, 0]
+        self.silent = True  # whether the most recent read was all zeros (lets encoders reuse silence)
+
+    @property
+    def read_head(self) -> int:
+        return self._buffer_start + self._buffer.shape[1]
+
+    def _read_source(self, n_samples: int) -> None:
+        chunk = self.source.read(n_samples)
+        chunk = np.asarray(chunk)
+        if chunk.shape != (self.channels, n_samples):
+            raise ValueError(
+                f"AudioSource.read({n_samples}) returned shape {chunk.shape}; "
+                f"expected ({self.channels}, {n_samples}) float32"
+            )
+        if chunk.dtype != SAMPLE_DTYPE:
+            chunk = chunk.astype(SAMPLE_DTYPE)
+        self._buffer = np.concatenate((self._buffer, chunk), axis=1)
+        excess = self._buffer.shape[1] - self._history
+        if excess > 0:
+            self._buffer = self._buffer[:, excess:]
+            self._buffer_start += excess
+
+    def samples(self, position: int, n_samples: int) -> np.ndarray:
+        """Samples ``[position, position + n)`` as a contiguous ``(channels, n)`` float32 array."""
+        if position < self._buffer_start:
+            raise ValueError(
+                f"audio position {position} is older than the kept history (starts at {self._buffer_start})"
+            )
+        missing = position + n_samples - self.read_head
+        if missing > 0:
+            self._read_source(missing)
+        offset = position - self._buffer_start
+        out = np.ascontiguousarray(self._buffer[:, offset : offset + n_samples])
+        self.silent = not out.any()
+        return out

@@ -1,0 +1,245 @@
+"""One output generation: encoders + FLV container + bounded queue + the mux thread + the sink.
+
+The frame thread encodes and offers packets (never blocks); the mux thread muxes into the sink, whose
+``write`` may block for as long as the network is slow.  A new ``Output`` is made for every
+``switch_output``: fresh encoders (the first packet is a keyframe), pts restart at 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import av
+
+from streamer.media.encoders import AudioEncoder, VideoEncoder
+from streamer.media.events import OutputEvent, OutputEventKind
+from streamer.media.muxer import PacketQueue, SinkFactory, SinkPort, open_default_sink, target_kind
+from streamer.media.settings import EncoderSettings
+from streamer.redact import redact_url
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A reason line for an event; never echoes a URL (which could hold the stream key)."""
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if str(exc) else text
+
+
+class Output:
+    """Encoders, container and mux thread for one target.  Created and fed by the frame thread."""
+
+    def __init__(
+        self,
+        target: str,
+        settings: EncoderSettings,
+        *,
+        generation: int,
+        start_slot: int,
+        audio_start: int,
+        emit: Callable[[OutputEvent], None],
+        ca_file: str | None = None,
+        insecure_tls: bool = False,
+        stall_timeout: float = 3.0,
+        max_video_packets: int = 60,
+        sink_factory: SinkFactory | None = None,
+    ) -> None:
+        self.target = target
+        self.shown_target = redact_url(target)
+        self.generation = generation
+        self.start_slot = start_slot
+        self.audio_origin = audio_start  # absolute sample index that gets audio pts 0
+        self.audio_position = audio_start  # next absolute sample index to encode
+        self._emit_upstream = emit
+        self._ca_file = ca_file
+        self._insecure_tls = insecure_tls
+        self.stall_timeout = stall_timeout
+        self._custom_factory = sink_factory is not None
+        self._sink_factory = sink_factory or open_default_sink
+        self.is_file = not self._custom_factory and target_kind(target) == "file"
+
+        self.port = SinkPort(seekable=self.is_file)
+        options = {} if self.is_file else {"flush_packets": "1"}  # push each packet out, low latency
+        self.container = av.open(self.port, "w", format="flv", options=options)
+        self.video = VideoEncoder.in_container(self.container, settings)
+        self.audio = AudioEncoder.in_container(self.container, settings)
+        self.queue = PacketQueue(max_video=max_video_packets)
+
+        self._lock = threading.Lock()
+        self._sent_kinds: set[OutputEventKind] = set()
+        self.dead = False
+        self.error: str | None = None
+        self.connected = threading.Event()
+        self.sink_ready = threading.Event()
+        self.finished = False
+        self.frames_sent = 0
+        self.audio_sent = 0
+        self.discarded = 0
+        self._thread = threading.Thread(target=self._mux_loop, name=f"mux-{generation}", daemon=True)
+
+    # --- frame thread side -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def send_video(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            if self.dead:
+                self.discarded += 1
+            else:
+                self.queue.put_video(packet)
+
+    def send_audio(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            if self.dead:
+                self.discarded += 1
+            else:
+                self.queue.put_audio(packet)
+
+    def wants_keyframe(self) -> bool:
+        return not self.dead and self.queue.wants_keyframe()
+
+    def check_stall(self, now: float) -> None:
+        """Declare the output dead if one write has made no progress for ``stall_timeout`` seconds."""
+        busy_since = self.port.busy_since
+        if busy_since is not None and not self.dead and now - busy_since > self.stall_timeout:
+            self.fail(f"output stalled: a write made no progress for {now - busy_since:.1f} s")
+
+    def finish(self, flush: bool = True) -> None:
+        """No more frames: flush the encoders (unless the output is dead) and let the mux thread close."""
+        if self.finished:
+            return
+        self.finished = True
+        if flush and not self.dead:
+            try:
+                self.send_video(self.video.flush())
+                self.send_audio(self.audio.flush())
+            except av.error.FFmpegError as exc:  # a flush error must not prevent closing
+                log.warning("flushing encoders of output #%d failed: %s", self.generation, exc)
+        self.queue.put_end()
+
+    def join(self, timeout: float | None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def wait_connected(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self.sink_ready.wait(timeout):
+            return False
+        waiter = getattr(self.port.sink, "wait_connected", None)
+        if waiter is None or self.dead:
+            return self.connected.is_set()
+        return bool(waiter(max(0.0, deadline - time.monotonic())))
+
+    @property
+    def bytes_out(self) -> int:
+        counted = getattr(self.port.sink, "bytes_out", None)
+        return counted if isinstance(counted, int) else self.port.bytes_written
+
+    # --- events and failure ------------------------------------------------------------------------
+
+    def _emit(self, kind: OutputEventKind, reason: str = "") -> None:
+        with self._lock:
+            if kind in self._sent_kinds:
+                return  # one connected/error/closed per generation, whoever noticed first
+            self._sent_kinds.add(kind)
+        self._emit_upstream(OutputEvent(kind, reason, self.generation))
+
+    def _on_sink_event(self, event: OutputEvent) -> None:
+        """Events from the network sink's own threads."""
+        if event.kind == "error":
+            self.fail(event.reason or "output failed")
+        elif event.kind == "connected":
+            self.connected.set()
+            self._emit("connected", event.reason)
+        else:
+            self._emit(event.kind, event.reason)
+
+    def fail(self, reason: str) -> None:
+        """Mark the output dead, report it once, and unblock a writer stuck in the sink."""
+        with self._lock:
+            if self.dead:
+                return
+            self.dead = True
+            self.error = reason
+        log.error("output #%d (%s) failed: %s", self.generation, self.shown_target, reason)
+        self._emit("error", reason)
+        self.queue.clear()
+        # Closing the sink is what makes a blocked write() return; do it off the caller's thread, since
+        # a misbehaving sink's close() must not freeze the frame loop either.
+        threading.Thread(target=self._close_sink, name=f"close-sink-{self.generation}", daemon=True).start()
+
+    def _close_sink(self) -> None:
+        sink = self.port.sink
+        if sink is None:
+            return
+        try:
+            sink.close()
+        except Exception as exc:  # noqa: BLE001 - closing is best effort; the reason is already reported
+            log.debug("closing sink of output #%d: %s", self.generation, exc)
+
+    # --- mux thread ----------------------------------------------------------------------------------
+
+    def _open_sink(self) -> bool:
+        try:
+            sink = self._sink_factory(
+                self.target,
+                on_event=self._on_sink_event,
+                generation=self.generation,
+                ca_file=self._ca_file,
+                insecure_tls=self._insecure_tls,
+                stall_timeout=self.stall_timeout,
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure to open becomes an error event
+            self.fail(f"could not open output {self.shown_target}: {describe_error(exc)}")
+            self.sink_ready.set()
+            return False
+        self.port.attach(sink)
+        self.sink_ready.set()
+        if self.is_file or not hasattr(sink, "wait_connected"):
+            self.connected.set()
+            self._emit("connected", f"writing to {self.shown_target}")
+        return True
+
+    def _mux_loop(self) -> None:
+        opened = self._open_sink()
+        while True:
+            item = self.queue.get()
+            if item is None:
+                continue
+            kind, packet = item
+            if kind == "end":
+                break
+            if self.dead or not opened:
+                self.discarded += 1
+                continue
+            try:
+                self.container.mux(packet)
+            except Exception as exc:  # noqa: BLE001 - BrokenPipe, OutputBroken, FFmpeg errors alike
+                self.fail(f"writing to {self.shown_target} failed: {describe_error(exc)}")
+                continue
+            if kind == "video":
+                self.frames_sent += 1
+            else:
+                self.audio_sent += 1
+        self._close_container()
+
+    def _close_container(self) -> None:
+        try:
+            self.container.close()  # writes the trailer; for a file, patches the FLV duration
+        except Exception as exc:  # noqa: BLE001
+            if not self.dead:
+                self.fail(f"closing {self.shown_target} failed: {describe_error(exc)}")
+        sink = self.port.sink
+        if sink is not None:
+            try:
+                flush = getattr(sink, "flush", None)
+                if flush is not None and not self.dead:
+                    flush()
+            except Exception as exc:  # noqa: BLE001
+                log.debug("flushing sink of output #%d: %s", self.generation, exc)
+            self._close_sink()
+        self._emit("closed", self.error or "finished")

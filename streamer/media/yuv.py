@@ -1,0 +1,153 @@
+"""Keep the outgoing picture in yuv420p and convert only the rows that changed.
+
+Converting a whole 1280x720 RGB frame to yuv420p costs ~3–5 ms per frame — paid 30 times a second even
+when nothing moved.  Instead one persistent ``av.VideoFrame`` holds the picture; each frame, the damaged
+rectangles are widened to full-width row bands (even-aligned, because yuv420p shares one chroma row
+between two luma rows), only those rows are converted with swscale, and the result is copied into the
+persistent planes.  A static frame therefore costs nothing here.
+
+The same persistent frame is handed to the encoder every time.  That is safe because libx264 copies
+the input picture inside ``x264_encoder_encode`` before returning (checked by a test that decodes the
+output and compares it with what was drawn).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+
+import av
+import numpy as np
+from av.video.reformatter import Interpolation, VideoReformatter
+
+Rect = tuple[int, int, int, int]
+
+# Bands closer than this many rows are merged: one swscale call has a fixed cost, so converting a few
+# unchanged rows is cheaper than a second call.
+DEFAULT_MERGE_GAP = 16
+# FAST_BILINEAR and AREA both reduce chroma 2:1 from the two rows of a pair only, so a band converted on
+# its own matches a full-frame conversion (within 1 level); BILINEAR/BICUBIC reach into neighbouring rows
+# and would leave seams at band edges.  FAST_BILINEAR is the cheapest.
+DEFAULT_INTERPOLATION = Interpolation.FAST_BILINEAR
+
+
+def damaged_row_bands(
+    rects: Iterable[Rect], height: int, merge_gap: int = DEFAULT_MERGE_GAP
+) -> list[tuple[int, int]]:
+    """Turn damage rectangles ``(x, y, w, h)`` into sorted, merged, even-aligned row ranges ``[y0, y1)``."""
+    spans: list[tuple[int, int]] = []
+    for rect in rects:
+        _x, y, _w, h = (int(v) for v in rect)
+        y0 = max(0, y)
+        y1 = min(height, y + h)
+        if y1 <= y0:
+            continue
+        y0 &= ~1
+        y1 = min(height, (y1 + 1) & ~1)
+        spans.append((y0, y1))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for y0, y1 in spans:
+        if merged and y0 <= merged[-1][1] + merge_gap:
+            if y1 > merged[-1][1]:
+                merged[-1] = (merged[-1][0], y1)
+        else:
+            merged.append((y0, y1))
+    return merged
+
+
+def plane_view(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    """A writable (rows, width) uint8 view of a plane, skipping the line padding."""
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, : plane.width]
+
+
+class _BandConverter:
+    """Converts RGB bands of one fixed height; keeps its input frame and swscale context between calls."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.rgb_frame = av.VideoFrame(width, height, "rgb24")
+        plane = self.rgb_frame.planes[0]
+        rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        self.rgb_view = rows[:, : width * 3].reshape(height, width, 3)
+        self.reformatter = VideoReformatter()
+
+    def convert(self, rgb_rows: np.ndarray, interpolation: Interpolation) -> av.VideoFrame:
+        np.copyto(self.rgb_view, rgb_rows)
+        return self.reformatter.reformat(self.rgb_frame, format="yuv420p", interpolation=interpolation)
+
+
+class YuvFrameStore:
+    """The current picture as a persistent yuv420p ``av.VideoFrame``, updated band by band."""
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        *,
+        interpolation: Interpolation | str = DEFAULT_INTERPOLATION,
+        merge_gap: int = DEFAULT_MERGE_GAP,
+        max_cached_heights: int = 16,
+    ) -> None:
+        if width <= 0 or height <= 0 or width % 2 or height % 2:
+            raise ValueError(f"yuv420p needs a positive, even frame size, got {width}x{height}")
+        self.width = width
+        self.height = height
+        self.interpolation = (
+            Interpolation[interpolation] if isinstance(interpolation, str) else interpolation
+        )
+        self.merge_gap = merge_gap
+        self.frame = av.VideoFrame(width, height, "yuv420p")
+        self._planes = [plane_view(p) for p in self.frame.planes]
+        self._planes[0][:] = 16  # black in limited-range BT.601
+        self._planes[1][:] = 128
+        self._planes[2][:] = 128
+        self._converters: OrderedDict[int, _BandConverter] = OrderedDict()
+        self._max_cached_heights = max_cached_heights
+        self.rows_converted = 0  # cumulative, for benchmarks and stats
+
+    def _converter(self, band_height: int) -> _BandConverter:
+        converter = self._converters.get(band_height)
+        if converter is None:
+            converter = _BandConverter(self.width, band_height)
+            self._converters[band_height] = converter
+            if len(self._converters) > self._max_cached_heights:
+                self._converters.popitem(last=False)
+        else:
+            self._converters.move_to_end(band_height)
+        return converter
+
+    def _check(self, rgb: np.ndarray) -> None:
+        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+            raise ValueError(
+                f"expected a ({self.height}, {self.width}, 3) uint8 RGB frame, "
+                f"got shape {rgb.shape} dtype {rgb.dtype}"
+            )
+
+    def update(self, rgb: np.ndarray, rects: Sequence[Rect]) -> int:
+        """Convert the rows touched by ``rects`` from ``rgb`` into the YUV frame; return rows converted."""
+        self._check(rgb)
+        converted = 0
+        for y0, y1 in damaged_row_bands(rects, self.height, self.merge_gap):
+            self._convert_band(rgb, y0, y1)
+            converted += y1 - y0
+        self.rows_converted += converted
+        return converted
+
+    def update_all(self, rgb: np.ndarray) -> int:
+        """Convert the whole frame (first frame, or after the RGB frame may have changed untracked)."""
+        self._check(rgb)
+        self._convert_band(rgb, 0, self.height)
+        self.rows_converted += self.height
+        return self.height
+
+    def _convert_band(self, rgb: np.ndarray, y0: int, y1: int) -> None:
+        converted = self._converter(y1 - y0).convert(rgb[y0:y1], self.interpolation)
+        y_plane, u_plane, v_plane = self._planes
+        y_plane[y0:y1] = plane_view(converted.planes[0])
+        u_plane[y0 // 2 : y1 // 2] = plane_view(converted.planes[1])
+        v_plane[y0 // 2 : y1 // 2] = plane_view(converted.planes[2])
+
+    def to_rgb(self) -> np.ndarray:
+        """The stored picture converted back to RGB (for tests and debugging; not on the hot path)."""
+        return self.frame.to_ndarray(format="rgb24")

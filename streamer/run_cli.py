@@ -45,7 +45,8 @@ def _base_parser(add_help: bool) -> argparse.ArgumentParser:
     enc.add_argument("--maxrate", default="1500k", help="video maxrate (default: 1500k)")
     enc.add_argument("--bufsize", default="3000k", help="rate-control buffer (default: 3000k)")
     enc.add_argument("--gop", type=int, default=60, help="keyframe interval in frames (default: 60)")
-    enc.add_argument("--threads", type=int, default=0, help="encoder threads (default: 0 = automatic)")
+    enc.add_argument("--threads", type=int, default=1,
+                     help="x264 threads (default: 1, the least CPU; 0 = automatic, shorter frame times)")
     enc.add_argument("--audio-bitrate", default="128k", help="AAC bitrate (default: 128k)")
     misc = parser.add_argument_group("diagnostics")
     misc.add_argument("--health-interval", type=float, default=10.0, metavar="SECONDS",
@@ -100,9 +101,10 @@ def encoder_settings(options: argparse.Namespace):
         video_codec=options.video_codec,
         preset=options.preset,
         tune=options.tune or None,
-        bitrate=parse_rate(options.bitrate),
-        maxrate=parse_rate(options.maxrate),
-        bufsize=parse_rate(options.bufsize),
+        # Validate the rates here so a typo fails before going on air; the encoder takes FFmpeg's notation.
+        video_bitrate=str(parse_rate(options.bitrate)),
+        maxrate=str(parse_rate(options.maxrate)),
+        bufsize=str(parse_rate(options.bufsize)),
         gop=options.gop,
         threads=options.threads,
         audio_bitrate=parse_rate(options.audio_bitrate),

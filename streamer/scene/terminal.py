@@ -116,6 +116,12 @@ class TerminalView(Node):
                 return
         self._changed_region(Rect(0, 0, 0, 0))  # the real rows are found in _sync
 
+    def feed_line(self, text: str) -> None:
+        """Write ``text`` as a line of its own: on a fresh line even if program output stopped mid-line."""
+        with self._lock:
+            mid_line = not self._held_newline and self._screen.cursor.x != 0
+        self.feed(("\n" if mid_line else "") + text + "\n")
+
     def clear(self) -> None:
         """Blank the screen and put the cursor back on the bottom row."""
         with self._lock:

@@ -13,9 +13,9 @@ import argparse
 from streamer.scene import Background, LogFollower, Stage, TerminalView
 
 DEFAULT_LOG = "/tmp/stream.log"
-# pyte interprets roughly 400 bytes per millisecond here; 3 KB per frame (~90 KB/s, ~1000 log
-# lines/s) keeps a frame's terminal work under ~8 ms.  Faster writers are skipped ahead.
-BYTES_PER_FRAME = 3 * 1024
+# pyte interprets roughly 400 bytes per millisecond here; 2 KB per frame (~60 KB/s, ~750 log
+# lines/s) keeps a frame's terminal work near 5 ms.  Faster writers are skipped ahead.
+BYTES_PER_FRAME = 2 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ that changes their pixels: character, colours, bold, underline, strikethrough.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import OrderedDict
 from typing import Any
 
@@ -66,16 +67,21 @@ class GlyphCells:
         _, top, _, bottom = self.font.getbbox(sample)
         return top, bottom
 
-    def cell(self, char: Any, wide: bool = False) -> np.ndarray:
-        """Pixels of one pyte ``Char`` (two cells wide for a wide character)."""
-        key = (char, True) if wide else char  # narrow cells keyed by the Char alone: the hot path
-        cached = self._cache.get(key)
+    def cell(self, char: Any) -> np.ndarray:
+        """Pixels of one pyte ``Char``: two cells wide for a wide character, zero for pyte's stub
+        cell after it, so a row is simply the concatenation of its cells."""
+        cached = self._cache.get(char)
         if cached is not None:
             return cached
+        if char.data == "":
+            arr = self._blank[:, :0]
+            self._cache[char] = arr
+            return arr
         fg = color_rgb(char.fg, self.fg)
         bg = color_rgb(char.bg, self.bg)
         if char.reverse:
             fg, bg = bg, fg
+        wide = unicodedata.east_asian_width(char.data[0]) in "WF"
         width = self.cell_w * (2 if wide else 1)
         im = PILImage.new("RGB", (width, self.line_h), bg)
         if char.data.strip():
@@ -86,34 +92,19 @@ class GlyphCells:
         if char.strikethrough:
             im.paste(fg, (0, self.line_h // 2, width, self.line_h // 2 + 1))
         arr = np.asarray(im)
-        self._cache[key] = arr
+        self._cache[char] = arr
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return arr
 
     def row(self, chars: tuple, columns: int) -> np.ndarray:
         """A (line_h, columns*cell_w, 3) image of one screen line."""
-        parts = []
-        append = parts.append
         get = self._cache.get
-        blank = self._blank
-        last = len(chars) - 1
-        i = 0
-        while i <= last:
-            ch = chars[i]
-            # pyte stores a wide character followed by an empty stub cell.
-            wide = i < last and chars[i + 1].data == "" and ch.data != ""
-            if wide:
-                append(self.cell(ch, True))
-                i += 2
-                continue
-            arr = get(ch)
-            if arr is None:
-                arr = self.cell(ch) if ch.data != "" else blank
-            append(arr)
-            i += 1
-        row = np.concatenate(parts, axis=1) if parts else np.empty((self.line_h, 0, 3), np.uint8)
+        parts = [get(ch) for ch in chars]
+        for i in [i for i, p in enumerate(parts) if p is None]:  # misses are rendered once
+            parts[i] = self.cell(chars[i])
+        row = np.concatenate(parts, axis=1)
         want = columns * self.cell_w
-        if row.shape[1] < want:  # a trailing wide character's stub was skipped
-            row = np.concatenate([row] + [self._blank] * ((want - row.shape[1]) // self.cell_w), axis=1)
+        if row.shape[1] < want:  # a stray stub cell, or a wide character pyte measured differently
+            row = np.concatenate([row] + [self._blank] * ((want - row.shape[1]) // self.cell_w + 1), axis=1)
         return row[:, :want]

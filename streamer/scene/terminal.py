@@ -171,7 +171,7 @@ class TerminalView(Node):
                 if not 0 <= y < self.rows:
                     continue
                 line = screen.buffer[y]
-                key = tuple([line[x] for x in cols])
+                key = tuple(map(line.__getitem__, cols))
                 if key != self._keys[y]:
                     grid[y * lh:(y + 1) * lh] = self._cells.row(key, self.columns)
                     self._keys[y] = key

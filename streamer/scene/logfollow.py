@@ -167,7 +167,7 @@ class LogFollower:
             self._follow()
         except Exception:  # never let a follower crash silently: the terminal would just freeze
             log.exception("log follower for %s failed", self.path)
-            self._push(_note(f"[log follower stopped: see the streamer's log]"))
+            self._push(_note("[log follower stopped: see the streamer's log]"))
 
     def _open(self, first: bool) -> tuple | None:
         try:

@@ -115,6 +115,11 @@ class Node:
         if self._stage is not None:
             self._stage._mark_dirty(self)
 
+    def _touch(self) -> None:
+        """Ask for a ``_sync`` at the next render; the node reports its own damage there."""
+        if self._stage is not None:
+            self._stage._mark_dirty(self)
+
     def _sync(self) -> None:
         """Called by the stage on the frame thread before damage is collected (e.g. to update caches)."""
 

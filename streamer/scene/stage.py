@@ -9,7 +9,7 @@ terminal) is copied straight into the frame without Pillow.
 
 from __future__ import annotations
 
-import logging
+import threading
 import types
 
 import numpy as np
@@ -19,14 +19,13 @@ from .colors import Color, to_rgba
 from .geometry import Rect, merge_damage
 from .node import Group, Node, leaves
 
-log = logging.getLogger(__name__)
-
 
 class Stage:
     """A frame and the scene graph drawn into it.
 
     ``frame`` is a C-contiguous ``(height, width, 3)`` uint8 RGB array that ``render()`` mutates in
-    place (the same array for the stage's whole life).  ``state`` is a free namespace where a scene
+    place (the same array for the stage's whole life).  Change nodes on the thread that calls
+    ``render()``; only ``TerminalView.feed`` is meant to be called from other threads.  ``state`` is a free namespace where a scene
     module keeps its nodes and helpers between ``setup`` and ``update``.
     """
 
@@ -43,6 +42,7 @@ class Stage:
         # Insertion-ordered set of dirty nodes; nodes may be marked from other threads (a
         # terminal fed by a follower), so render() swaps it out rather than iterating it live.
         self._dirty: dict[Node, None] = {}
+        self._dirty_lock = threading.Lock()
         self._extra_damage: list[Rect] = []
         self._first = True
         self.root = Group()
@@ -50,7 +50,8 @@ class Stage:
 
     # -- called by nodes ------------------------------------------------------------------
     def _mark_dirty(self, node: Node) -> None:
-        self._dirty[node] = None
+        with self._dirty_lock:
+            self._dirty[node] = None
 
     def _damage(self, rect: Rect) -> None:
         self._extra_damage.append(rect)
@@ -60,7 +61,8 @@ class Stage:
         """Bring ``frame`` up to date; return the damaged rectangles ([] when nothing changed)."""
         if not self._dirty and not self._extra_damage and not self._first:
             return []
-        dirty, self._dirty = self._dirty, {}
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, {}
         extra, self._extra_damage = self._extra_damage, []
         damage: list[Rect | None] = list(extra)
         for node in dirty:
@@ -122,6 +124,10 @@ class Stage:
     def _draw_all(canvas: PILImage.Image, region: Rect, hits: list) -> None:
         for node, bounds, _, _, op in hits:
             node._draw(canvas, bounds.x - region.x, bounds.y - region.y, op)
+
+    def invalidate(self) -> None:
+        """Redraw the whole frame at the next render (damage tracking is otherwise exact)."""
+        self._damage(self.bounds)
 
     def snapshot(self) -> PILImage.Image:
         """A copy of the current frame as a Pillow image (for thumbnails and tests)."""

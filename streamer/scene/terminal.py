@@ -114,7 +114,7 @@ class TerminalView(Node):
             self._stream.feed(text)
             if not self._screen.dirty and not self._screen.scrolled:
                 return
-        self._changed_region(Rect(0, 0, 0, 0))  # the real rows are found in _sync
+        self._touch()  # the changed rows are found in _sync, on the frame thread
 
     def feed_line(self, text: str) -> None:
         """Write ``text`` as a line of its own: on a fresh line even if program output stopped mid-line."""
@@ -128,7 +128,7 @@ class TerminalView(Node):
             self._held_newline = False
             self._screen.reset()
             self._reset_cursor()
-        self._changed_region(Rect(0, 0, 0, 0))
+        self._touch()
 
     def display(self) -> list[str]:
         """The screen's text, one string per row (for tests and debugging)."""

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from streamer.scene import Rect, Stage, TerminalView
+import threading
+
+from streamer.scene import Stage, TerminalView
 
 
 @pytest.fixture
@@ -161,3 +163,25 @@ def test_terminal_under_an_overlay_composes(term_stage):
     stage.render()
     assert tuple(stage.frame[710, 10]) == (255, 0, 0)  # the overlay stays on top
     assert is_green(stage.frame[704:720, 60:160]).any()  # the terminal shows beside it
+
+
+def test_feeding_from_another_thread_while_rendering(term_stage, wait_until):
+    stage, term = term_stage
+
+    def writer():
+        for i in range(3000):
+            term.feed(f"threaded line {i}\n")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    renders = 0
+    while thread.is_alive():
+        stage.render()
+        renders += 1
+    thread.join()
+    stage.render()
+    assert term.display()[-1].startswith("threaded line 2999")
+    assert term.display()[-2].startswith("threaded line 2998")
+    assert stage.render() == []
+    # What is on the frame is what the emulator holds: the bottom row is drawn, in green.
+    assert is_green(row_pixels(stage, term, term.rows - 1)).sum() > 50

@@ -60,6 +60,7 @@ class LogFollower:
         self._skipped_bytes = 0
         self._last_byte_read = b"\n"
         self._stop = threading.Event()
+        self._open_event = threading.Event()
         self._thread: threading.Thread | None = None
         # Line-cap state, carried across chunks.
         self._line_len = 0
@@ -92,8 +93,14 @@ class LogFollower:
 
     # -- consumer side (frame thread) ----------------------------------------------------
     @property
+    def is_following(self) -> bool:
+        """True once the file is open (it exists); False while waiting for it to appear."""
+        return self._open_event.is_set()
+
+    @property
     def buffered(self) -> int:
-        return len(self._buf)
+        with self._lock:
+            return len(self._buf)
 
     def read(self, max_bytes: int = 4096) -> bytes:
         """Up to ``max_bytes`` of what has arrived (plus a skip note when data was dropped); never blocks long."""
@@ -198,6 +205,7 @@ class LogFollower:
                     self._stop.wait(self.poll_interval)
                     continue
                 f, ident = opened
+                self._open_event.set()
                 if not first:
                     self.reopened += 1
                 first = False
@@ -217,6 +225,7 @@ class LogFollower:
             if st is not None and (st.st_dev, st.st_ino) != ident:
                 f.close()
                 f = None
+                self._open_event.clear()
                 self._push(b"\n" + _note(f"{self.path} was replaced; following the new file"))
                 continue
             if st is not None and st.st_size < f.tell():

@@ -52,9 +52,12 @@ def log(tmp_path):
 
 
 @pytest.fixture
-def frames(log):
+def frames(log, wait_until):
     log.write_bytes(b"")
     f = Frames(log)
+    # A follower that opens a file already holding data starts near its end (like tail), so
+    # let it open the empty file before the test writes.
+    wait_until(lambda: f.follower.is_following, what="the follower to open the log")
     yield f
     f.close()
 
@@ -83,6 +86,7 @@ def test_file_that_appears_later(log, wait_until):
     f = Frames(log)  # no file yet
     try:
         wait_until(lambda: f.shows("waiting for"), what="the waiting note")
+        assert not f.follower.is_following
         log.write_bytes(b"now it exists\n")
         wait_until(lambda: f.bottom_shows("now it exists"), what="the first line of the new file")
     finally:
@@ -138,6 +142,7 @@ def test_a_50k_line_burst_skips_ahead_to_the_newest(frames, log, wait_until):
 def test_follower_alone_bounds_memory_and_reports_skips(log, wait_until):
     log.write_bytes(b"")
     with LogFollower(log, max_buffered=4096, keep_bytes=1024, from_start=True) as f:
+        wait_until(lambda: f.is_following, what="the follower to open the log")
         append(log, b"".join(b"%06d\n" % i for i in range(10_000)))
         wait_until(lambda: f.bytes_read >= 70_000, what="the reader to reach the end")
         assert f.buffered <= 4096
@@ -156,3 +161,14 @@ def test_comments_show_as_chat_lines_without_escape_sequences(frames, log, wait_
     assert lines[-2].startswith("log line")  # the screen was not cleared by the viewer's text
     cells = frames.stage.frame[704:720, 0:48]
     assert ((cells[..., 2] > 150) & (cells[..., 1] > 150) & (cells[..., 0] < 60)).sum() > 20  # cyan
+
+
+def test_existing_history_starts_near_the_end_like_tail(log, wait_until):
+    log.write_bytes(b"".join(b"old line %05d\n" % i for i in range(20_000)))
+    f = Frames(log)
+    try:
+        wait_until(lambda: f.bottom_shows("old line 19999"), what="the newest existing line")
+        assert f.term.bytes_fed <= f.follower.keep_bytes + 256  # not the whole 300 KB history
+        assert f.max_fed <= f.budget + 256
+    finally:
+        f.close()

@@ -74,8 +74,29 @@ class FullRewrite:
         term = stage.state.term
         self.n += 1
         width = term.columns
-        rows = [(f"{self.n:08d} " + "abcdefghij" * (width // 10 + 1))[:width] for _ in range(term.lines)]
+        rows = [(f"{self.n:08d} " + "abcdefghij" * (width // 10 + 1))[:width] for _ in range(term.rows)]
         term.feed("\x1b[H" + "\r\n".join(rows))
+
+
+class Recorder:
+    """Collects frame timings and the process CPU clock over the steady state (after a warm-up second, in
+    which encoder start-up, imports and the first full draw would otherwise weigh on a short run)."""
+
+    WARMUP_FRAMES = 30
+
+    def __init__(self) -> None:
+        self.timings: list[FrameTiming] = []
+        self.cpu_start = self.cpu_end = 0.0
+
+    def __call__(self, timing: FrameTiming) -> None:
+        self.timings.append(timing)
+        if len(self.timings) == self.WARMUP_FRAMES:
+            self.cpu_start = time.process_time()
+        self.cpu_end = time.process_time()
+
+    @property
+    def steady(self) -> list[FrameTiming]:
+        return self.timings[self.WARMUP_FRAMES:]
 
 
 def run_case(case: str, seconds: float, workdir: Path) -> dict:
@@ -85,10 +106,10 @@ def run_case(case: str, seconds: float, workdir: Path) -> dict:
     if case == "worst":
         module = FullRewrite(module)
     source = SceneSource(module, Namespace(log=str(log_path)))
-    timings: list[FrameTiming] = []
-    pipeline = Pipeline(source, EncoderSettings(), health_interval=3600, on_frame=timings.append)
+    recorder = Recorder()
+    pipeline = Pipeline(source, EncoderSettings(), health_interval=3600, on_frame=recorder)
     writer = LogWriter(log_path, 5.0) if case == "scrolling" else None
-    cpu0, wall0 = time.process_time(), time.monotonic()
+    wall0 = time.monotonic()
     pipeline.start(str(workdir / f"{case}.flv"))
     if writer:
         writer.start()
@@ -99,15 +120,16 @@ def run_case(case: str, seconds: float, workdir: Path) -> dict:
             writer.stop.set()
         pipeline.stop()
         source.close()
-    cpu = time.process_time() - cpu0
-    stream_minutes = (stats.frames_rendered + stats.frames_repeated + stats.frames_skipped) / 30 / 60
-    steady = timings[30:] or timings  # the first second includes encoder start-up and the first full draw
+    steady = recorder.steady
+    # Stream time covered by the steady window: slots, so skipped frames count as stream time too.
+    stream_minutes = (steady[-1].slot - steady[0].slot) / 30 / 60
+    cpu = recorder.cpu_end - recorder.cpu_start
     return {
         "render_ms": percentiles([t.render_ms for t in steady]),
         "render_encode_ms": percentiles([t.total_ms for t in steady]),
         "cpu_s_per_min": round(cpu / stream_minutes, 2),
-        "x264_floor_cpu_s_per_min": round(sum(t.video_encoder_cpu_ms for t in timings) / 1000 / stream_minutes, 2),
-        "frames": len(timings),
+        "x264_floor_cpu_s_per_min": round(sum(t.video_encoder_cpu_ms for t in steady[1:]) / 1000 / stream_minutes, 2),
+        "frames": len(recorder.timings),
         "frames_skipped": stats.frames_skipped,
         "wall_s": round(time.monotonic() - wall0, 1),
     }

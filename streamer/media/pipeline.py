@@ -386,6 +386,7 @@ class Pipeline:
         needed = self.clock.samples_at(slot + 1)
         while output.audio_position < needed:
             samples = self._track.samples(output.audio_position, AAC_FRAME_SAMPLES)
-            output.send_audio(output.audio.encode(samples, output.audio_position - output.audio_origin))
+            output.send_audio(output.audio.encode(samples, output.audio_position - output.audio_origin,
+                                                  silent=self._track.silent))
             output.audio_position += AAC_FRAME_SAMPLES
         output.check_stall(time.monotonic())

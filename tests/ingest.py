@@ -5,7 +5,8 @@ publisher and remuxes everything it receives into an FLV file, flushed per packe
 publisher leaves decodable data. Being a process, it can be killed (SIGKILL: "ingest died") or frozen
 (SIGSTOP: "ingest stopped reading").
 
-``TlsTerminator`` accepts TLS on loopback with a throwaway CA (``trustme``) and forwards plaintext to an
+``RecordingProxy`` sits in front of an ingest and keeps the bytes it was sent, to check what arrived on
+the wire. ``TlsTerminator`` accepts TLS on loopback with a throwaway CA (``trustme``) and forwards plaintext to an
 ``RtmpIngest``, i.e. what a real ``rtmps://`` ingest looks like from the publisher's side.
 """
 
@@ -179,6 +180,60 @@ class TlsTerminator:
             pass
         finally:
             writer.transport.abort()
+
+
+class RecordingProxy:
+    """Plain TCP proxy on 127.0.0.1 in front of ``target_port`` that keeps every client->server byte in
+    ``received`` (what the ingest was sent), for one connection. Threads with blocking sockets: the
+    publisher runs in a child process, so nothing here competes with a GIL-holding connect."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target_port = target_port
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=1)
+        self.port: int = self._listener.getsockname()[1]
+        self.received = bytearray()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, name="recording-proxy", daemon=True)
+        self._thread.start()
+
+    def snapshot(self) -> bytes:
+        with self._lock:
+            return bytes(self.received)
+
+    def close(self) -> None:
+        self._listener.close()
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._thread.join(5.0)
+
+    def _serve(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except OSError:  # closed before anyone connected
+            return
+        self._listener.close()
+        target = socket.create_connection(("127.0.0.1", self._target_port))
+        self._sockets += [client, target]
+        back = threading.Thread(target=self._pump, args=(target, client, False), daemon=True)
+        back.start()
+        self._pump(client, target, True)
+        back.join(5.0)
+
+    def _pump(self, source: socket.socket, dest: socket.socket, record: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if record:
+                    with self._lock:
+                        self.received += data
+                dest.sendall(data)
+            dest.shutdown(socket.SHUT_WR)  # pass the publisher's graceful end on as a FIN
+        except OSError:
+            pass
 
 
 class SyntheticStream:

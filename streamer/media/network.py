@@ -78,6 +78,11 @@ class IngestUrl:
             raise ValueError(f"output URL {shown!r} must not carry a query, fragment or user info")
         return cls(url, scheme, parts.hostname, port, "/".join(segments), segments[-1])
 
+    @property
+    def public_base(self) -> str:
+        """``scheme://host[:port]`` as the user wrote it (the port only if given): where tcUrl points."""
+        return f"{self.scheme}://{urlsplit(self.url).netloc}"
+
     def __repr__(self) -> str:
         return f"IngestUrl({redact_url(self.url)!r})"
 
@@ -139,6 +144,7 @@ class NetworkSink:
             insecure_tls=insecure_tls,
             stall_timeout=stall_timeout,
             connect_timeout=connect_timeout,
+            public_base=self._url.public_base,
         )
         self._child = self._start_child()
         self._relay.start()  # after the child exists: an instant failure kills it
@@ -245,7 +251,7 @@ class NetworkSink:
         env = dict(os.environ)
         package_root = str(Path(streamer.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        relay_url = f"rtmp://127.0.0.1:{self._relay.port}/{self._url.path}"
+        relay_url = f"{self._relay.local_base}/{self._url.path}"
         env[URL_ENV] = relay_url
         child = subprocess.Popen(
             [sys.executable, "-m", "streamer.media.publisher"],

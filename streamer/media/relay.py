@@ -4,8 +4,9 @@ PyAV's RTMP client connects with the GIL held, cannot be interrupted, blocks for
 reading and never verifies an ``rtmps://`` certificate. So the child speaks plain RTMP to this relay on
 127.0.0.1, and the relay -- an asyncio loop on its own thread in the *main* process, whose GIL the child
 cannot hold -- owns the real connection: plain TCP for ``rtmp://``, TLS with certificate and hostname
-verification for ``rtmps://``. It only forwards bytes (no RTMP knowledge), counts them, notices a dead or
-stalled ingest and can cut the connection.
+verification for ``rtmps://``. It forwards bytes, counts them, notices a dead or stalled ingest and can cut
+the connection. Its one piece of RTMP knowledge: given ``public_base``, it rewrites the URL in the
+publisher's ``connect`` command so the ingest sees its own address, not the relay's (``rtmp_connect``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from streamer.media.rtmp_connect import ConnectRewriter
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,9 @@ class Relay:
 
     ``on_failure(reason)`` is called at most once, from the relay thread, *before* the loopback side is
     closed -- so the relay's precise reason always beats the child's vaguer one ("I/O error").
+
+    ``public_base`` (``rtmps://ingest.example[:port]``, no path) turns on the ``connect`` rewrite: the
+    publisher's tcUrl ``rtmp://127.0.0.1:<port>/<app>`` reaches the ingest as ``<public_base>/<app>``.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class Relay:
         insecure_tls: bool = False,
         stall_timeout: float = 3.0,
         connect_timeout: float = 5.0,
+        public_base: str | None = None,
     ) -> None:
         self.upstream = upstream
         self._on_failure = on_failure
@@ -71,6 +78,8 @@ class Relay:
         self._loop = asyncio.new_event_loop()
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=1)
         self.port: int = self._listener.getsockname()[1]
+        self.local_base = f"rtmp://127.0.0.1:{self.port}"  # what the publisher connects to
+        self._rewriter = ConnectRewriter(self.local_base, public_base) if public_base is not None else None
         self._main_task: asyncio.Task[None] | None = None
         self._first_out: asyncio.Event | None = None  # created on the relay loop
         self._thread = threading.Thread(target=self._run, name=f"relay-{self.port}", daemon=True)
@@ -227,16 +236,23 @@ class Relay:
             if not data:
                 # The publisher finished: close gracefully (FIN after the last byte). An abort would
                 # send RST, and the ingest's kernel drops data its application has not read yet.
+                if self._rewriter is not None and (held := self._rewriter.finish()):
+                    ingest.write(held)
+                    self._sent += len(held)
                 try:
                     ingest.close()
                     await asyncio.wait_for(ingest.wait_closed(), self._stall_timeout)
                 except (TimeoutError, OSError):
                     pass
                 return
-            ingest.write(data)
-            self._sent += len(data)
             assert self._first_out is not None
             self._first_out.set()
+            if self._rewriter is not None and not self._rewriter.done:
+                data = self._rewriter.feed(data)  # holds back a partial connect command
+                if not data:
+                    continue
+            ingest.write(data)
+            self._sent += len(data)
             try:
                 await ingest.drain()
             except (ConnectionError, OSError):

@@ -42,4 +42,4 @@ def update(stage, t):
 
 
 def on_comment(stage, comment):
-    stage.state.comment.text = f"{comment.author}: {comment.text}"
+    stage.state.comment.text = f"{comment.author_name or 'viewer'}: {comment.text}"

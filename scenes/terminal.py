@@ -37,7 +37,7 @@ def update(stage: Stage, t: float) -> None:
 
 
 def on_comment(stage: Stage, comment) -> None:
-    author, text = _printable(comment.author), _printable(comment.text)
+    author, text = _printable(comment.author_name or "viewer"), _printable(comment.text)
     stage.state.term.feed_line(f"\x1b[0;1;36m[chat] {author}:\x1b[0;36m {text}\x1b[0m")
 
 

@@ -13,7 +13,7 @@ A scene module may define these functions (only ``setup`` is required)::
         here; unchanged nodes cost nothing.  Keep it quick: it runs inside the 33 ms frame.'''
 
     def on_comment(stage: Stage, comment) -> None:
-        '''A viewer comment arrived (comment.author, comment.text).'''
+        '''A viewer comment arrived: comment.author_name (may be None), comment.text.'''
 
     def teardown(stage: Stage) -> None:
         '''Stop threads, close files.'''

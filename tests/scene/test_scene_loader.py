@@ -104,7 +104,7 @@ def test_unique_module_per_load_and_optional_entry_points(tmp_path):
     stage = Stage(64, 64)
     a.setup(stage, argparse.Namespace(n=5))
     a.update(stage, 0.0)  # optional entry points that are missing do nothing
-    a.on_comment(stage, argparse.Namespace(author="x", text="y"))
+    a.on_comment(stage, argparse.Namespace(author_name="x", text="y"))
     a.teardown(stage)
     a.add_arguments(argparse.ArgumentParser())
     assert a.module.calls == [("setup", 5, 1)] and b.module.calls == []
@@ -122,7 +122,7 @@ def test_bundled_scenes_load_and_render(name, tmp_path):
         for i in range(3):
             scene.update(stage, i / 30)
             stage.render()
-        scene.on_comment(stage, argparse.Namespace(author="ann", text="hello"))
+        scene.on_comment(stage, argparse.Namespace(author_name="ann", text="hello"))
         scene.update(stage, 0.1)
         assert stage.render() != []
     finally:

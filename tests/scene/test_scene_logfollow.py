@@ -154,7 +154,7 @@ def test_follower_alone_bounds_memory_and_reports_skips(log, wait_until):
 def test_comments_show_as_chat_lines_without_escape_sequences(frames, log, wait_until):
     append(log, b"log line\n")
     wait_until(lambda: frames.bottom_shows("log line"), what="the log line")
-    frames.scene.on_comment(frames.stage, argparse.Namespace(author="bob", text="hi\x1b[2J there\nfriend"))
+    frames.scene.on_comment(frames.stage, argparse.Namespace(author_name="bob", text="hi\x1b[2J there\nfriend"))
     frames.step()
     lines = frames.term.display()
     assert lines[-1].startswith("[chat] bob: hi[2J there friend")

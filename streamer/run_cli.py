@@ -18,6 +18,10 @@ from streamer.redact import redact_url
 log = logging.getLogger("streamer")
 
 
+class StartupError(Exception):
+    """Something the user must fix before anything goes on air; printed as one line, exit status 2."""
+
+
 def _base_parser(add_help: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m streamer",
@@ -87,28 +91,51 @@ def main(argv: list[str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if options.output is None:
-        from streamer.live import go_live
+    try:
+        if options.output is None:
+            from streamer.live import go_live
 
-        return go_live(module, options)
-    return rehearse(module, options)
+            return go_live(module, options)
+        return rehearse(module, options)
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 2
 
 
 def encoder_settings(options: argparse.Namespace):
+    """The encoder settings from the command line, checked by opening the encoders once."""
+    from streamer.media.encoders import check_encoders
     from streamer.media.settings import EncoderSettings
 
-    return EncoderSettings(
-        video_codec=options.video_codec,
-        preset=options.preset,
-        tune=options.tune or None,
-        # Validate the rates here so a typo fails before going on air; the encoder takes FFmpeg's notation.
-        video_bitrate=str(parse_rate(options.bitrate)),
-        maxrate=str(parse_rate(options.maxrate)),
-        bufsize=str(parse_rate(options.bufsize)),
-        gop=options.gop,
-        threads=options.threads,
-        audio_bitrate=parse_rate(options.audio_bitrate),
-    )
+    try:
+        settings = EncoderSettings(
+            video_codec=options.video_codec,
+            preset=options.preset,
+            tune=options.tune or None,
+            # Validate the rates here so a typo fails before going on air; the encoder takes FFmpeg's notation.
+            video_bitrate=str(parse_rate(options.bitrate)),
+            maxrate=str(parse_rate(options.maxrate)),
+            bufsize=str(parse_rate(options.bufsize)),
+            gop=options.gop,
+            threads=options.threads,
+            audio_bitrate=parse_rate(options.audio_bitrate),
+        )
+        check_encoders(settings)
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        raise StartupError(str(exc)) from None
+    return settings
+
+
+def check_output_options(target: str, options: argparse.Namespace) -> None:
+    """Refuse an unusable --output / --ca-file before anything starts."""
+    from streamer.media.muxer import target_kind
+
+    try:
+        target_kind(target)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    if options.ca_file and not Path(options.ca_file).is_file():
+        raise StartupError(f"--ca-file {options.ca_file}: no such file (give a PEM bundle of trusted CAs)")
 
 
 def install_stop_signals(stop: threading.Event) -> None:
@@ -127,6 +154,8 @@ def rehearse(module, options: argparse.Namespace) -> int:
     from streamer.media.pipeline import Pipeline
     from streamer.show import SceneSource
 
+    settings = encoder_settings(options)
+    check_output_options(options.output, options)
     try:
         source = SceneSource(module, options)
     except Exception as exc:  # a scene's setup() failing is the author's bug: say where, go nowhere
@@ -134,7 +163,7 @@ def rehearse(module, options: argparse.Namespace) -> int:
         return 2
     stop = threading.Event()
     install_stop_signals(stop)
-    pipeline = Pipeline(source, settings=encoder_settings(options), health_interval=options.health_interval)
+    pipeline = Pipeline(source, settings=settings, health_interval=options.health_interval)
     log.info("streaming %s -> %s (Ctrl-C to stop)", options.scene, redact_url(options.output))
     pipeline.start(options.output, ca_file=options.ca_file, insecure_tls=options.insecure_tls)
     failed = threading.Event()

@@ -214,3 +214,26 @@ def test_scene_update_error_keeps_the_stream_going(tmp_path):
     check_stream(p, seconds=3)
     blue = p.last_frame[360, 640]
     assert blue[2] > 200 and blue[0] < 40, blue  # the last good frame kept going out
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--preset", "bogus"], "refused these settings"),
+        (["--bitrate", "abc"], "not a bitrate"),
+        (["--video-codec", "nope"], "unknown encoder 'nope'"),
+        (["--gop", "0"], "gop must be positive"),
+        (["--output", "ftp://example/x"], "unsupported output scheme"),
+        (["--output", "rtmps://127.0.0.1:9/live/k", "--ca-file", "/nonexistent.pem"], "--ca-file"),
+    ],
+    ids=["preset", "bitrate", "codec", "gop", "scheme", "ca-file"],
+)
+def test_bad_options_fail_before_going_on_air(tmp_path, options, expected):
+    out_file = tmp_path / "never.flv"
+    if "--output" not in options:
+        options = [*options, "--output", str(out_file)]
+    result = run_streamer("scenes/terminal.py", "--log", str(tmp_path / "x.log"), *options, "--duration", "2")
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out_file.exists()

@@ -189,4 +189,23 @@ class AudioEncoder:
         return packet
 
 
-__all__ = ["AAC_FRAME_SAMPLES", "AudioEncoder", "VideoEncoder"]
+def check_encoders(settings: EncoderSettings) -> None:
+    """Open (and drop) both encoders once, so bad settings fail with a clear message before going on air.
+
+    Raises ``ValueError`` naming the codec and the options FFmpeg refused.
+    """
+    for name, opener in ((settings.video_codec, VideoEncoder.standalone), (settings.audio_codec, AudioEncoder.standalone)):
+        if name not in av.codecs_available:
+            raise ValueError(f"unknown encoder {name!r}: PyAV's FFmpeg has no codec of that name")
+        try:
+            opener(settings)
+        except av.error.FFmpegError as exc:
+            raise ValueError(
+                f"the {name} encoder refused these settings ({exc.strerror or exc}); check --video-codec, "
+                f"--preset, --tune, the bitrates and --gop"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(f"cannot use encoder {name!r}: {exc}") from None
+
+
+__all__ = ["AAC_FRAME_SAMPLES", "AudioEncoder", "VideoEncoder", "check_encoders"]

@@ -86,8 +86,17 @@ class AudioEncoder:
         settings: EncoderSettings,
     ):
         self.ctx = ctx
+        self._stream = stream
         self._encode = stream.encode if stream is not None else ctx.encode
         self._layout = settings.audio_layout
+        # Steady silence encodes to the same few bytes every frame (6 bytes at 128k): once seen a few times
+        # in a row it is reused instead of running the encoder (~1 CPU-s per stream-minute saved).
+        self._silent_payload: bytes | None = None
+        self._silent_candidate: bytes | None = None
+        self._silent_repeats = 0
+        self._silent_lag = 0  # input pts minus output pts of the encoder (its one-frame delay)
+        self._skipping = False  # the encoder has not seen the latest silent frames
+        self._last_pts: int | None = None  # pts of the last packet handed out
         self._rate = settings.sample_rate
         self._time_base = Fraction(1, settings.sample_rate)
 
@@ -106,16 +115,78 @@ class AudioEncoder:
         stream.codec_context.open()
         return cls(stream.codec_context, stream, settings)
 
-    def encode(self, samples: np.ndarray, pts: int) -> list[av.Packet]:
-        """Encode ``samples`` (float32, ``(channels, n)``) starting at sample ``pts``."""
+    def encode(self, samples: np.ndarray, pts: int, *, silent: bool = False) -> list[av.Packet]:
+        """Encode ``samples`` (float32, ``(channels, n)``) starting at sample ``pts``.
+
+        ``silent`` says the samples are all zero; steady silence is then served from a cached packet.
+        """
+        if silent and self._silent_payload is not None:
+            self._skipping = True
+            return [self._cached_silence(pts - self._silent_lag)]
+        if self._skipping:
+            # Leaving cached silence.  The encoder still holds the frame it saw before the skip and its pts
+            # counter is behind: feed it the silent frame just before this one, then this one, and throw away
+            # what comes out (old content, stale pts).  The packet due now is still steady silence (the
+            # encoder lags the input), so it comes from the cache; from the next call on the encoder's own
+            # packets line up again, with the right overlap (silence) before the new sound.
+            self._skipping = False
+            self._encode(self._frame(np.zeros_like(samples), pts - samples.shape[1]))
+            self._encode(self._frame(samples, pts))
+            packet = self._cached_silence(pts - self._silent_lag)
+            self._silent_payload = self._silent_candidate = None
+            self._silent_repeats = 0
+            return [packet]
+        packets = self._fresh(self._encode(self._frame(samples, pts)))
+        self._learn_silence(packets, pts, silent)
+        return packets
+
+    def flush(self) -> list[av.Packet]:
+        if self._skipping:
+            # The encoder would end with the packets it lags behind the input: steady silence, from the cache.
+            # What it still holds from before the skip is stale and is dropped.
+            self._encode(None)
+            last = self._last_pts if self._last_pts is not None else 0
+            return [self._cached_silence(last + k * AAC_FRAME_SAMPLES)
+                    for k in range(1, self._silent_lag // AAC_FRAME_SAMPLES + 1)]
+        return self._fresh(self._encode(None))
+
+    def _frame(self, samples: np.ndarray, pts: int) -> av.AudioFrame:
         frame = av.AudioFrame.from_ndarray(samples, format=SAMPLE_FORMAT, layout=self._layout)
         frame.sample_rate = self._rate
         frame.pts = pts
         frame.time_base = self._time_base
-        return self._encode(frame)
+        return frame
 
-    def flush(self) -> list[av.Packet]:
-        return self._encode(None)
+    def _fresh(self, packets: list[av.Packet]) -> list[av.Packet]:
+        """Drop packets at or before the last one handed out (left over in the encoder from before a skip)."""
+        out = [p for p in packets if self._last_pts is None or p.pts is None or p.pts > self._last_pts]
+        if out and out[-1].pts is not None:
+            self._last_pts = out[-1].pts
+        return out
+
+    def _learn_silence(self, packets: list[av.Packet], pts: int, silent: bool) -> None:
+        if not silent or len(packets) != 1 or packets[0].pts is None:
+            self._silent_repeats = 0
+            self._silent_candidate = None
+            return
+        payload = bytes(packets[0])
+        if payload == self._silent_candidate:
+            self._silent_repeats += 1
+        else:
+            self._silent_candidate, self._silent_repeats = payload, 1
+        if self._silent_repeats >= 3:
+            self._silent_payload = payload
+            self._silent_lag = pts - packets[0].pts
+
+    def _cached_silence(self, pts: int) -> av.Packet:
+        packet = av.Packet(self._silent_payload)
+        packet.pts = packet.dts = pts
+        packet.duration = AAC_FRAME_SAMPLES
+        packet.time_base = self._time_base
+        if self._stream is not None:
+            packet.stream = self._stream
+        self._last_pts = pts
+        return packet
 
 
 __all__ = ["AAC_FRAME_SAMPLES", "AudioEncoder", "VideoEncoder"]

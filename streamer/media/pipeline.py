@@ -11,7 +11,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -42,6 +43,22 @@ class FrameSource(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FrameTiming:
+    """What one frame cost, for benchmarks: wall ms per stage, and the CPU ms the video encoder alone used
+    (``time.thread_time`` around the encode call: with ``threads=1`` libx264 runs in the calling thread)."""
+
+    slot: int
+    render_ms: float
+    convert_ms: float
+    encode_ms: float
+    video_encoder_cpu_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.render_ms + self.convert_ms + self.encode_ms
+
+
 class Pipeline:
     """Render → keep in YUV → H.264/AAC → FLV into a file or an RTMP(S) sink, paced by one clock."""
 
@@ -55,6 +72,7 @@ class Pipeline:
         stall_timeout: float = 3.0,
         max_video_packets: int = 60,
         sink_factory: SinkFactory | None = None,
+        on_frame: Callable[[FrameTiming], None] | None = None,
     ) -> None:
         self.settings = settings or EncoderSettings()
         s = self.settings
@@ -70,6 +88,8 @@ class Pipeline:
         self.stall_timeout = stall_timeout
         self.max_video_packets = max_video_packets
         self._sink_factory = sink_factory
+        self._on_frame = on_frame  # benchmark hook, called in the frame thread: keep it cheap
+        self._video_encoder_cpu_ms = 0.0
 
         self.clock = StreamClock(s.fps, s.sample_rate)
         self.frame_store = YuvFrameStore(s.width, s.height)
@@ -326,6 +346,9 @@ class Pipeline:
         self._convert_ms.add((t2 - t1) * 1000)
         self._encode_ms.add((t3 - t2) * 1000)
         self._fps.tick(time.monotonic())
+        if self._on_frame is not None:
+            self._on_frame(FrameTiming(slot, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
+                                       self._video_encoder_cpu_ms))
 
     def _render(self, slot: int) -> Sequence[Rect] | None:
         """Run the source's render; ``None`` if it raised (the last good YUV frame goes out again)."""
@@ -349,17 +372,21 @@ class Pipeline:
                       suppressed + 1, type(exc).__name__, exc)
 
     def _encode(self, slot: int) -> None:
+        self._video_encoder_cpu_ms = 0.0
         output = self._output
         if output is None:
             return
+        cpu0 = time.thread_time()
         video = output.video.encode(
             self.frame_store.frame, slot - output.start_slot, keyframe=output.wants_keyframe()
         )
+        self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
         output.send_video(video)
         # Audio covers stream time up to the end of this video slot, in whole AAC frames.
         needed = self.clock.samples_at(slot + 1)
         while output.audio_position < needed:
             samples = self._track.samples(output.audio_position, AAC_FRAME_SAMPLES)
-            output.send_audio(output.audio.encode(samples, output.audio_position - output.audio_origin))
+            output.send_audio(output.audio.encode(samples, output.audio_position - output.audio_origin,
+                                                  silent=self._track.silent))
             output.audio_position += AAC_FRAME_SAMPLES
         output.check_stall(time.monotonic())

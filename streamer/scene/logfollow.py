@@ -1,0 +1,239 @@
+"""``LogFollower``: follow a growing log file like ``tail -F``, on a background thread.
+
+It waits for a file that does not exist yet, starts over when the file is truncated, reopens it
+when it is rotated (a new inode behind the same name), and never lets the frame loop wait:
+``read(max_bytes)`` only takes what is already buffered.
+
+Memory and per-frame work are bounded whatever the writer does: a line longer than
+``max_line_bytes`` is cut (its head is kept, then a marker says how much was dropped), and when
+the buffer outgrows ``max_buffered`` the oldest part is dropped, keeping only the newest
+``keep_bytes`` from a line start, and the reader is told "… skipped N lines".  Notes for the
+viewer are short dim (ANSI) lines in the byte stream itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_DIM = b"\x1b[0;2;33m"
+_RESET = b"\x1b[0m"
+_CHUNK = 64 * 1024
+
+
+def _note(text: str) -> bytes:
+    return _DIM + text.encode() + _RESET + b"\n"
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+class LogFollower:
+    """Follows ``path``; ``start()`` the thread, ``read()`` from the frame loop, ``stop()`` when done.
+
+    ``from_start=False`` (default) begins with the last ``keep_bytes`` of a file that already
+    exists (like tail's last lines) instead of replaying a long history.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, *, max_buffered: int = 64 * 1024, keep_bytes: int = 8 * 1024,
+        max_line_bytes: int = 4096, poll_interval: float = 0.05, from_start: bool = False,
+    ) -> None:
+        if not 0 < keep_bytes <= max_buffered:
+            raise ValueError("need 0 < keep_bytes <= max_buffered")
+        self.path = Path(path)
+        self.max_buffered, self.keep_bytes = max_buffered, keep_bytes
+        self.max_line_bytes, self.poll_interval = max_line_bytes, poll_interval
+        self._from_start = from_start
+        self._lock = threading.Lock()
+        self._buf = bytearray()
+        self._skipped_lines = 0  # pending "skipped" note, shown at the front of the next read
+        self._skipped_bytes = 0
+        self._last_byte_read = b"\n"
+        self._stop = threading.Event()
+        self._open_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Line-cap state, carried across chunks.
+        self._line_len = 0
+        self._dropping = 0  # >0: inside an over-long line, counts bytes dropped so far
+        # Counters for health reporting and tests.
+        self.lines_skipped = 0
+        self.lines_cut = 0
+        self.reopened = 0
+        self.truncated = 0
+        self.bytes_read = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "LogFollower":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"follow {self.path.name}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> "LogFollower":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- consumer side (frame thread) ----------------------------------------------------
+    @property
+    def is_following(self) -> bool:
+        """True once the file is open (it exists); False while waiting for it to appear."""
+        return self._open_event.is_set()
+
+    @property
+    def buffered(self) -> int:
+        with self._lock:
+            return len(self._buf)
+
+    def read(self, max_bytes: int = 4096) -> bytes:
+        """Up to ``max_bytes`` of what has arrived (plus a skip note when data was dropped); never blocks long."""
+        with self._lock:
+            head = b""
+            if self._skipped_lines or self._skipped_bytes:
+                lead = b"" if self._last_byte_read == b"\n" else b"\n"
+                head = lead + _note(
+                    f"… skipped {self._skipped_lines} lines ({_human(self._skipped_bytes)}) to keep up"
+                )
+                self._skipped_lines = self._skipped_bytes = 0
+            out = bytes(self._buf[:max_bytes])
+            del self._buf[:max_bytes]
+        data = head + out
+        if data:
+            self._last_byte_read = data[-1:]
+        return data
+
+    # -- producer side (follower thread) -------------------------------------------------
+    def _push(self, data: bytes) -> None:
+        if not data:
+            return
+        with self._lock:
+            self._buf += data
+            if len(self._buf) > self.max_buffered:
+                # Keep the newest keep_bytes, starting at a line start so no half line shows.
+                cut = len(self._buf) - self.keep_bytes
+                nl = self._buf.find(b"\n", cut)
+                cut = nl + 1 if 0 <= nl < len(self._buf) - 1 else cut
+                lines = self._buf.count(b"\n", 0, cut)
+                self._skipped_lines += lines
+                self._skipped_bytes += cut
+                self.lines_skipped += lines
+                del self._buf[:cut]
+
+    def _cap_lines(self, chunk: bytes) -> bytes:
+        """Pass ``chunk`` through, cutting every line to ``max_line_bytes`` plus a marker."""
+        limit = self.max_line_bytes
+        if not self._dropping and self._line_len + len(chunk) <= limit:
+            nl = chunk.rfind(b"\n")
+            self._line_len = self._line_len + len(chunk) if nl < 0 else len(chunk) - nl - 1
+            return chunk  # fast path: nothing in this chunk can be over-long
+        out = bytearray()
+        pos, n = 0, len(chunk)
+        while pos < n:
+            nl = chunk.find(b"\n", pos)
+            end = n if nl < 0 else nl
+            if self._dropping:
+                self._dropping += end - pos
+                if nl < 0:
+                    break
+                out += b"\n" + _note(f"… line cut: {_human(self._dropping - 1)} more not shown")
+                self._dropping = 0
+                self._line_len = 0
+                pos = nl + 1
+                continue
+            room = limit - self._line_len
+            if end - pos <= room:
+                out += chunk[pos:end + 1] if nl >= 0 else chunk[pos:end]
+                self._line_len = 0 if nl >= 0 else self._line_len + end - pos
+                pos = end + 1 if nl >= 0 else end
+            else:
+                out += chunk[pos:pos + room]
+                self.lines_cut += 1
+                self._dropping = 1  # 1 + bytes dropped, so 0 can mean "not dropping"
+                pos += room
+        return bytes(out)
+
+    def _run(self) -> None:
+        try:
+            self._follow()
+        except Exception:  # never let a follower crash silently: the terminal would just freeze
+            log.exception("log follower for %s failed", self.path)
+            self._push(_note("[log follower stopped: see the streamer's log]"))
+
+    def _open(self, first: bool) -> tuple | None:
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cannot open %s: %s", self.path, exc)
+            return None
+        st = os.fstat(f.fileno())
+        if first and not self._from_start and st.st_size > self.keep_bytes:
+            f.seek(st.st_size - self.keep_bytes)
+            f.readline()  # start at a line boundary
+        return f, (st.st_dev, st.st_ino)
+
+    def _follow(self) -> None:
+        f = None
+        ident = None
+        first = True
+        waiting_noted = False
+        while not self._stop.is_set():
+            if f is None:
+                opened = self._open(first)
+                if opened is None:
+                    if not waiting_noted:
+                        self._push(_note(f"waiting for {self.path} to appear…"))
+                        waiting_noted = True
+                    self._stop.wait(self.poll_interval)
+                    continue
+                f, ident = opened
+                self._open_event.set()
+                if not first:
+                    self.reopened += 1
+                first = False
+                self._line_len = self._dropping = 0
+            chunk = f.read(_CHUNK)
+            if chunk:
+                self.bytes_read += len(chunk)
+                self._push(self._cap_lines(chunk))
+                continue
+            # At end of file: has the name moved to a new file, or was this one truncated?
+            try:
+                st = os.stat(self.path)
+            except FileNotFoundError:
+                st = None  # removed or being rotated: keep the old file until a new one appears
+            except OSError:
+                st = None
+            if st is not None and (st.st_dev, st.st_ino) != ident:
+                f.close()
+                f = None
+                self._open_event.clear()
+                self._push(b"\n" + _note(f"{self.path} was replaced; following the new file"))
+                continue
+            if st is not None and st.st_size < f.tell():
+                f.seek(0)
+                self.truncated += 1
+                self._line_len = self._dropping = 0
+                self._push(b"\n" + _note(f"{self.path} was truncated; reading from the start"))
+                continue
+            self._stop.wait(self.poll_interval)
+        if f is not None:
+            f.close()

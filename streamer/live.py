@@ -103,7 +103,8 @@ class LiveShow:
         self.out = out or sys.stdout
         self.pipeline: Pipeline | None = None
         self.session: LiveSession | None = None
-        self.state = "starting"  # starting → live ⇄ reconnecting → stopping
+        # starting → live → reconnecting → confirming (until the platform sees it) → live …; → stopping
+        self.state = "starting"
         self.reconnects = 0
         self.viewers = 0
         self.platform_uptime = 0
@@ -114,6 +115,7 @@ class LiveShow:
         self._halt = threading.Event()  # ends the loops
         self._trouble: queue.Queue[str] = queue.Queue()
         self._not_live_streak = 0
+        self._confirm_since = 0.0
         self._session_maybe_ended = False
         self._loops: list[PeriodicTask] = []
         self._thumbnail_retry_soon = False
@@ -297,9 +299,22 @@ class LiveShow:
         self.viewers, self.platform_uptime = viewers, uptime
 
     def _judge_liveness(self, is_live: bool) -> float | None:
-        """Status loop: two "not live" answers in a row while we think we are live → reconnect."""
-        if is_live or self.state != "live":
+        """Status loop: two "not live" answers in a row while live, or no "live" within ``live_timeout`` of a
+        reconnect (the platform needs a moment to see a new publish), → reconnect with a fresh session."""
+        if is_live:
             self._not_live_streak = 0
+            if self.state == "confirming":
+                self.state = "live"
+                log.info("the platform sees the stream live again")
+            return None
+        if self.state == "confirming":
+            if time.monotonic() - self._confirm_since < self.config.live_timeout:
+                return self.config.live_poll_interval
+            self._session_maybe_ended = True
+            self._trouble.put(f"the platform did not see the stream live within {self.config.live_timeout:g} s "
+                              "of reconnecting")
+            return None
+        if self.state != "live":
             return None
         self._not_live_streak += 1
         if self._not_live_streak >= 2:
@@ -371,7 +386,9 @@ class LiveShow:
                 failure = str(exc)
             if failure is None:
                 self.reconnects += 1
-                self.state = was
+                # Once live, wait for the platform to see the new publish before judging it again.
+                self.state = "confirming" if was in ("live", "confirming") else was
+                self._confirm_since = time.monotonic()
                 self._not_live_streak = 0
                 self._say(f"reconnected in {time.monotonic() - began:.1f} s (attempt {attempt}) to "
                           f"{keys.redacted_publish_url}")

@@ -54,7 +54,7 @@ def test_ingest_dropping_the_publisher_gets_a_new_key_and_resumes_within_10s_fra
     resumed_after = time.monotonic() - dropped_at
     assert resumed_after < 10
     assert fake.keys[1] != fake.keys[0]
-    assert wait_until(lambda: running.show.reconnects == 1, 5)
+    assert wait_until(lambda: running.show.reconnects == 1 and live(running), 10)
     # The session was still active: a publish drop needs a fresh key, not a new session.
     assert len(fake.requests_to("/agent/stream/start")) == starts
     # Stream keeps flowing into the new ingest while the frame counter never stood still for long.
@@ -81,7 +81,11 @@ def test_platform_saying_not_live_twice_restarts_the_session_with_a_fresh_key(fa
     assert wait_until(lambda: running.show.reconnects == 1 and agent.session_active, 15), running.out.getvalue()
     assert len(fake.requests_to("/agent/stream/start")) == starts + 1
     assert len(fake.keys) == 2
-    assert wait_until(lambda: fake.is_live(agent), 10)
+    # The platform sees the new publish; no further reconnect follows while it is live.
+    assert wait_until(lambda: live(running), 15), running.out.getvalue()
+    polls = len(fake.requests_to("/agent/stream/status"))
+    assert wait_until(lambda: len(fake.requests_to("/agent/stream/status")) >= polls + 3, 10)
+    assert len(fake.keys) == 2 and running.show.reconnects == 1
     assert "not live twice in a row" in running.out.getvalue()
     assert running.stop() == 0
 

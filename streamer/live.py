@@ -80,6 +80,9 @@ def go_live(module: object, options: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - a scene's setup() failing is its author's bug: go nowhere
         log.error("scene setup failed: %s", exc, exc_info=True)
         return 2
+    if not options.verbose:
+        # One INFO line per request (a comment poll every 3 s) would bury what matters in the log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()
     install_stop_signals(stop)
     try:
@@ -389,7 +392,12 @@ class LiveShow:
                 # Once live, wait for the platform to see the new publish before judging it again.
                 self.state = "confirming" if was in ("live", "confirming") else was
                 self._confirm_since = time.monotonic()
+                for loop in self._loops:
+                    if loop.name == "status":
+                        loop.poke()  # ask the platform now, not at the end of a 30 s wait
                 self._not_live_streak = 0
+                while not self._trouble.empty():  # raised about the output we just replaced
+                    self._trouble.get_nowait()
                 self._say(f"reconnected in {time.monotonic() - began:.1f} s (attempt {attempt}) to "
                           f"{keys.redacted_publish_url}")
                 return True
@@ -425,6 +433,8 @@ class LiveShow:
     def _finish(self, started_session: bool, reason: str) -> None:
         self.state = "stopping"
         self._halt.set()
+        for loop in self._loops:
+            loop.poke()
         for loop in self._loops:
             loop.join(self.config.request_timeout + 1.0)
         if self._hooks is not None:

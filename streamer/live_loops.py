@@ -44,6 +44,7 @@ class PeriodicTask:
         self.failures = 0  # in a row
         self.total_failures = 0
         self._stop = stop
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> PeriodicTask:
@@ -53,9 +54,17 @@ class PeriodicTask:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def poke(self) -> None:
+        """Run the action now instead of at the end of the current wait (also: notice ``stop`` now)."""
+        self._wake.set()
+
     def _loop(self) -> None:
         delay = self.first_delay
-        while not self._stop.wait(delay):
+        while True:
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 wanted = self.action()
             except Exception as exc:  # noqa: BLE001 - a loop must outlive any platform failure

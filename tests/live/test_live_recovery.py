@@ -42,7 +42,8 @@ def live(running) -> bool:
 
 def test_ingest_dropping_the_publisher_gets_a_new_key_and_resumes_within_10s_frames_never_stall(fake, agent,
                                                                                                start_show):
-    running = start_show()
+    # A long status interval: after reconnecting the show must ask the platform at once, not in 30 s.
+    running = start_show(status_interval=30.0)
     assert wait_until(lambda: live(running), 30), running.out.getvalue()
     first = fake.current_ingest
     assert wait_until(lambda: first.publishing, 10)

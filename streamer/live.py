@@ -19,13 +19,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from streamer.comments import CommentCursor, CommentHooks
 from streamer.live_config import LiveConfig
-from streamer.live_loops import Backoff, PeriodicTask
+from streamer.live_loops import PeriodicTask
 from streamer.live_session import LiveSession
 from streamer.media.pipeline import FrameSource, Pipeline
 from streamer.media.settings import EncoderSettings
@@ -39,6 +38,7 @@ from streamer.platform import (
     RetryPolicy,
     check_skill_version,
 )
+from streamer.reconnect import OutputReconnector
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +108,16 @@ class LiveShow:
         self.session: LiveSession | None = None
         # starting → live → reconnecting → confirming (until the platform sees it) → live …; → stopping
         self.state = "starting"
-        self.reconnects = 0
+        self.reconnector: OutputReconnector | None = None
         self.viewers = 0
         self.platform_uptime = 0
         self.live_since: float | None = None
         self.time_to_live: float | None = None
         self._started = time.monotonic()
-        self._generation = 0  # the pipeline output generation we are publishing on
         self._halt = threading.Event()  # ends the loops
         self._trouble: queue.Queue[str] = queue.Queue()
         self._not_live_streak = 0
         self._confirm_since = 0.0
-        self._session_maybe_ended = False
         self._loops: list[PeriodicTask] = []
         self._thumbnail_retry_soon = False
         self._hooks: CommentHooks | None = None
@@ -158,6 +156,7 @@ class LiveShow:
             session.start()
             started_session = True
             self.pipeline = Pipeline(self.source, settings=self.settings, health_interval=math.inf)
+            self.reconnector = OutputReconnector(self.pipeline, session, self.config, self.stop_event, self._say)
             self._say(f"connecting to {keys.redacted_publish_url}")
             self.pipeline.start(keys.publish_url, ca_file=self.config.ca_file, insecure_tls=self.config.insecure_tls)
             if not self._wait_until_live(client):
@@ -313,7 +312,7 @@ class LiveShow:
         if self.state == "confirming":
             if time.monotonic() - self._confirm_since < self.config.live_timeout:
                 return self.config.live_poll_interval
-            self._session_maybe_ended = True
+            self._platform_may_have_ended_session()
             self._trouble.put(f"the platform did not see the stream live within {self.config.live_timeout:g} s "
                               "of reconnecting")
             return None
@@ -322,11 +321,15 @@ class LiveShow:
         self._not_live_streak += 1
         if self._not_live_streak >= 2:
             self._not_live_streak = 0
-            self._session_maybe_ended = True
+            self._platform_may_have_ended_session()
             self._trouble.put("the platform reported the stream not live twice in a row")
             return None
         log.warning("the platform says the stream is not live; checking again in %.0f s", self.config.live_poll_interval)
         return self.config.live_poll_interval  # confirm quickly instead of waiting a whole status interval
+
+    def _platform_may_have_ended_session(self) -> None:
+        if self.reconnector is not None:
+            self.reconnector.session_may_have_ended = True
 
     # --- supervision and recovery ---------------------------------------------------------------------------
 
@@ -353,80 +356,26 @@ class LiveShow:
                 next_health = time.monotonic() + cfg.health_interval
 
     def _output_trouble(self, wait: float = 0.0) -> list[str]:
-        """Error events of the current output (late events of replaced outputs are ignored)."""
-        assert self.pipeline is not None
-        found = []
-        timeout = wait
-        while True:
-            try:
-                event = self.pipeline.events.get(timeout=timeout) if timeout else self.pipeline.events.get_nowait()
-            except queue.Empty:
-                return found
-            timeout = 0.0
-            if event.kind == "error" and event.generation >= self._generation:
-                found.append(f"the output failed: {event.reason}")
+        assert self.reconnector is not None
+        return self.reconnector.output_trouble(wait)
 
     def _recover(self, trouble: str) -> bool:
-        """Fresh key → stream/start if the session may have ended → new output. False after too many failures."""
-        assert self.pipeline is not None and self.session is not None
-        cfg = self.config
+        """Reconnect; once it works, wait for the platform to see the new publish before judging it again."""
+        assert self.reconnector is not None
         was, self.state = self.state, "reconnecting"
-        self._say(f"reconnecting: {trouble}")
-        began = time.monotonic()
-        backoff = Backoff(base=cfg.reconnect_backoff, cap=30.0)
-        for attempt in range(1, cfg.max_reconnects + 1):
-            if self.stop_event.is_set():
-                return True  # the supervisor sees the stop next
-            try:
-                keys = self.session.fresh_keys()
-                if self._session_maybe_ended:
-                    self.session.start()
-                    self._session_maybe_ended = False
-                self._generation += 1
-                self.pipeline.switch_output(keys.publish_url, ca_file=cfg.ca_file, insecure_tls=cfg.insecure_tls)
-                failure = self._wait_output(self._generation, cfg.connect_timeout)
-            except RetakeError as exc:
-                failure = str(exc)
-            if failure is None:
-                self.reconnects += 1
-                # Once live, wait for the platform to see the new publish before judging it again.
-                self.state = "confirming" if was in ("live", "confirming") else was
-                self._confirm_since = time.monotonic()
-                for loop in self._loops:
-                    if loop.name == "status":
-                        loop.poke()  # ask the platform now, not at the end of a 30 s wait
-                self._not_live_streak = 0
-                while not self._trouble.empty():  # raised about the output we just replaced
-                    self._trouble.get_nowait()
-                self._say(f"reconnected in {time.monotonic() - began:.1f} s (attempt {attempt}) to "
-                          f"{keys.redacted_publish_url}")
-                return True
-            delay = backoff.delay(attempt)
-            log.warning("reconnect attempt %d/%d failed: %s; next in %.1f s", attempt, cfg.max_reconnects,
-                        failure, delay)
-            if attempt < cfg.max_reconnects and self.stop_event.wait(delay):
-                return True
-        self._say(f"giving up: {cfg.max_reconnects} reconnect attempts failed")
-        return False
-
-    def _wait_output(self, generation: int, timeout: float) -> str | None:
-        """None once output ``generation`` connected; else why not."""
-        assert self.pipeline is not None
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self.stop_event.is_set():
-                return None
-            try:
-                event = self.pipeline.events.get(timeout=min(0.2, remaining))
-            except queue.Empty:
-                continue
-            if event.generation != generation:
-                continue
-            if event.kind == "connected":
-                return None
-            if event.kind == "error":
-                return event.reason
-        return f"not connected within {timeout:g} s"
+        if not self.reconnector.reconnect(trouble):
+            return False
+        if self.stop_event.is_set():
+            return True
+        self.state = "confirming" if was in ("live", "confirming") else was
+        self._confirm_since = time.monotonic()
+        self._not_live_streak = 0
+        while not self._trouble.empty():  # raised about the output we just replaced
+            self._trouble.get_nowait()
+        for loop in self._loops:
+            if loop.name == "status":
+                loop.poke()  # ask the platform now, not at the end of a 30 s wait
+        return True
 
     # --- the end --------------------------------------------------------------------------------------------
 
@@ -453,6 +402,10 @@ class LiveShow:
                          f"skipped {stats.frames_skipped}")
         parts.append(f"reconnects {self.reconnects}")
         self._say(" | ".join(parts))
+
+    @property
+    def reconnects(self) -> int:
+        return self.reconnector.reconnects if self.reconnector is not None else 0
 
     def health_line(self) -> str:
         assert self.pipeline is not None

@@ -30,9 +30,9 @@ def test_command_goes_live_and_a_signal_ends_it_with_stream_stop_and_a_playable_
         assert wait_until(lambda: "LIVE after" in command.stdout and "share the stream link" in command.stdout,
                           45), command.stdout + command.stderr
         polls = len(fake.requests_to("/agent/stream/comments"))
-        assert wait_until(lambda: len(fake.requests_to("/agent/stream/comments")) > polls, 10)
+        assert wait_until(lambda: len(fake.requests_to("/agent/stream/comments")) > polls, 10), command.stderr
         comment = fake.add_comment(agent.user_db_id, "hello from chat", username="zoe", user_id="zoe_wallet")
-        assert wait_until(lambda: jsonl.exists() and comment in jsonl.read_text(), 10)
+        assert wait_until(lambda: jsonl.exists() and comment in jsonl.read_text(), 10), command.stderr
         # The health line carries the platform's view next to the pipeline's counters.
         assert wait_until(lambda: "health: live | viewers 0" in command.stderr, 10), command.stderr
         command.signal(signum)
@@ -40,7 +40,7 @@ def test_command_goes_live_and_a_signal_ends_it_with_stream_stop_and_a_playable_
     finally:
         command.kill()
 
-    assert fake.requests_to("/agent/stream/stop") and not agent.session_active
+    assert fake.requests_to("/agent/stream/stop") and not agent.session_active, command.stderr
     final = command.stdout.strip().splitlines()[-1]
     assert final.startswith("stream ended (stop requested)") and "reconnects 0" in final
     assert json.loads(jsonl.read_text().splitlines()[0])["author"] == "zoe"
@@ -50,7 +50,7 @@ def test_command_goes_live_and_a_signal_ends_it_with_stream_stop_and_a_playable_
     assert image.format == "JPEG" and image.size == (1280, 720)
 
     ingest = fake.current_ingest
-    assert wait_until(ingest.left.is_set, 10)
+    assert wait_until(ingest.left.is_set, 10), ingest.stop(1)
     ingest.stop()
     with av.open(str(ingest.recording_path)) as container:
         assert {s.type for s in container.streams} == {"video", "audio"}

@@ -37,7 +37,8 @@ def said_live(r) -> bool:
     return r.response is not None and isinstance(r.response.body, dict) and r.response.body.get("is_live") is True
 
 
-def test_full_sequence_in_order_with_thumbnail_after_live_and_clean_stop(fake, agent: FakeAgent, start_show, caplog):
+def test_full_sequence_in_order_with_thumbnail_after_live_and_clean_stop(fake, agent: FakeAgent, start_show, caplog,
+                                                                         store):
     caplog.set_level(logging.DEBUG)
     running = start_show(opening_message="hello chat")
     assert wait_until(lambda: len(fake.requests_to("/agent/stream/comments")) >= 2, 30), running.out.getvalue()
@@ -63,6 +64,8 @@ def test_full_sequence_in_order_with_thumbnail_after_live_and_clean_stop(fake, a
     chat = fake.requests_to("/agent/stream/chat/send")[0].json()
     assert chat["message"] == "hello chat" and chat["destination_user_id"] == agent.user_db_id
     assert not agent.session_active
+    # The token address the platform assigned on this first stream was saved with the credentials.
+    assert store.load().token_address == agent.token_address != ""
 
     # The operator saw the stream URL, viewers and a share message, then the final stats.
     out = running.out.getvalue()

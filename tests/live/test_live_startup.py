@@ -81,3 +81,19 @@ def test_an_existing_stop_file_is_refused(tmp_path: Path):
     (tmp_path / "stop").touch()
     with pytest.raises(ValueError, match="already exists"):
         LiveConfig(stop_file=str(tmp_path / "stop"))
+
+
+def test_a_failed_first_thumbnail_is_reported_retried_and_the_stream_goes_on(fake, agent, start_show):
+    fake.fail("POST", "/agent/update-thumbnail", 6)  # two whole upload attempts (3 tries each)
+    running = start_show(thumbnail_interval=0.5)
+    assert wait_until(lambda: len(agent.thumbnails) >= 1, 30), running.out.getvalue()
+    assert "initial thumbnail could not be uploaded" in running.out.getvalue()
+    assert running.show.state == "live" and running.show.pipeline.stats.output_alive
+    assert running.stop() == 0
+
+
+def test_a_changed_skill_document_is_warned_about(fake, agent, start_show, capsys):
+    fake.skill_version = "2.2.0"
+    running = start_show(duration=0.5)
+    assert running.join(30) == 0
+    assert "skill.json version changed from 2.1.2" in capsys.readouterr().err

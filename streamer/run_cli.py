@@ -52,6 +52,9 @@ def _base_parser(add_help: bool) -> argparse.ArgumentParser:
     enc.add_argument("--threads", type=int, default=1,
                      help="x264 threads (default: 1, the least CPU; 0 = automatic, shorter frame times)")
     enc.add_argument("--audio-bitrate", default="128k", help="AAC bitrate (default: 128k)")
+    from streamer.live_config import add_live_arguments
+
+    add_live_arguments(parser)
     misc = parser.add_argument_group("diagnostics")
     misc.add_argument("--health-interval", type=float, default=10.0, metavar="SECONDS",
                       help="log a one-line health summary this often (default: 10)")

@@ -5,6 +5,11 @@ publisher and remuxes everything it receives into an FLV file, flushed per packe
 publisher leaves decodable data. Being a process, it can be killed (SIGKILL: "ingest died") or frozen
 (SIGSTOP: "ingest stopped reading").
 
+The child also reports, on stdout, when a publisher connected and when it left (wall-clock times, so the
+go-live tests can tell whether the platform should say ``is_live`` and measure the gap a viewer sees);
+``RtmpIngest.connected`` / ``.left`` are set from those lines. ``drop_publisher()`` (SIGUSR1) makes the ingest
+hang up on its publisher the way a platform ingest that drops a stream does.
+
 ``RecordingProxy`` sits in front of an ingest and keeps the bytes it was sent, to check what arrived on
 the wire. ``TlsTerminator`` accepts TLS on loopback with a throwaway CA (``trustme``) and forwards plaintext to an
 ``RtmpIngest``, i.e. what a real ``rtmps://`` ingest looks like from the publisher's side.
@@ -25,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 READY_LINE = "listening"
+EVENT_PREFIX = "ingest-event "
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.02) -> bool:
@@ -73,12 +79,25 @@ class RtmpIngest:
             text=True,
         )
         self.output = ""
+        self.connected = threading.Event()  # a publisher's stream was accepted
+        self.left = threading.Event()  # ...and has ended (hung up, dropped, or the ingest was told to drop it)
+        self.connected_at: float | None = None  # wall clock (time.time()) of the accepted publish
+        self.last_packet_at: float | None = None  # wall clock of the last packet recorded
+        self._lines: list[str] = []
+        self._reader = threading.Thread(target=self._read_output, name="ingest-output", daemon=True)
+        self._reader.start()
+
+    @property
+    def publishing(self) -> bool:
+        """A publisher is connected right now."""
+        return self.connected.is_set() and not self.left.is_set()
 
     def wait_listening(self, timeout: float = 10.0) -> None:
         if not wait_until(lambda: is_listening(self.port) or self.process.poll() is not None, timeout):
             raise TimeoutError(f"RTMP ingest did not listen on port {self.port} within {timeout} s")
         if self.process.poll() is not None:
-            raise RuntimeError(f"RTMP ingest exited early: {self.process.communicate()[0]}")
+            self._reader.join(5.0)
+            raise RuntimeError(f"RTMP ingest exited early: {''.join(self._lines)}")
 
     def kill(self) -> None:
         """The ingest dies: the publisher sees a reset."""
@@ -91,6 +110,10 @@ class RtmpIngest:
     def thaw(self) -> None:
         self._signal(signal.SIGCONT)
 
+    def drop_publisher(self) -> None:
+        """The ingest hangs up on the publisher (closes the connection) and finishes its recording."""
+        self._signal(signal.SIGUSR1)
+
     def stop(self, timeout: float = 10.0) -> str:
         """Wait for a graceful end (the publisher disconnected) and return the ingest's output.
 
@@ -98,17 +121,38 @@ class RtmpIngest:
         """
         self.thaw()
         try:
-            self.output, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.output, _ = self.process.communicate()
+            self.process.wait()
+        self._reader.join(5.0)
+        self.output = "".join(self._lines)
         return self.output
 
     def close(self) -> None:
         if self.process.poll() is None:
             self.thaw()
             self.process.kill()
-        self.process.communicate()
+        self.process.wait()
+        self._reader.join(5.0)
+        self.output = "".join(self._lines)
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(EVENT_PREFIX):
+                kind, _, stamps = line[len(EVENT_PREFIX):].strip().partition(" ")
+                values = [float(v) for v in stamps.split()]
+                if kind == "connected":
+                    self.connected_at = values[0]
+                    self.connected.set()
+                elif kind == "left":
+                    self.last_packet_at = values[1] if len(values) > 1 and values[1] > 0 else None
+                    self.left.set()
+                continue
+            self._lines.append(line)
+        self.left.set()  # the process ended: whoever was publishing is gone
+        self.process.stdout.close()
 
     def _signal(self, sig: int) -> None:
         if self.process.poll() is None:
@@ -321,23 +365,33 @@ def _record(url: str, recording: str) -> int:
     """Child side of ``RtmpIngest``: accept one publisher, remux to ``recording`` until it disconnects."""
     import av
 
+    drop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: drop.set())
     # Announce readiness only through the listening socket (see is_listening); stdout is for the summary.
     source = av.open(url, "r", format="flv", options={"listen": "1", "probesize": "32", "analyzeduration": "0"})
+    print(f"{EVENT_PREFIX}connected {time.time():.6f}", flush=True)
     sink = av.open(recording, "w", format="flv", options={"flush_packets": "1"})
     mapping = {stream.index: sink.add_stream_from_template(stream) for stream in source.streams}
     packets = 0
+    last_packet_at = 0.0
     ended = "publisher finished"
     try:
         for packet in source.demux():
+            if drop.is_set():
+                ended = "dropped the publisher"
+                break
             if packet.dts is None or packet.stream.index not in mapping:
                 continue
             packet.stream = mapping[packet.stream.index]
             sink.mux(packet)
             packets += 1
+            last_packet_at = time.time()
     except (av.FFmpegError, OSError) as exc:
         # PyAV's listener reports a publisher that hung up as EIO; the recording is still complete.
         ended = f"publisher disconnected ({type(exc).__name__})"
     sink.close()
+    source.close()  # hang up on the publisher (matters for drop_publisher)
+    print(f"{EVENT_PREFIX}left {time.time():.6f} {last_packet_at:.6f}", flush=True)
     print(f"{ended}; {packets} packets recorded", flush=True)
     return 0
 

@@ -90,7 +90,7 @@ def verification_status(fake: FakeRetake, req: RecordedRequest, agent: FakeAgent
 @authed
 def rtmp(fake: FakeRetake, req: RecordedRequest, agent: FakeAgent) -> Canned:
     agent.rtmp_key = f"sk_{secrets.token_hex(12)}"  # a fresh key every call, as the document says
-    return Canned(200, {"url": fake.rtmp_url, "key": agent.rtmp_key})
+    return Canned(200, {"url": fake.rtmp_url_for(agent, agent.rtmp_key), "key": agent.rtmp_key})
 
 
 @authed

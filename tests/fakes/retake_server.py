@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,8 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     client_host: str
+    at: float = field(default_factory=time.time)  # wall clock when it arrived
+    response: Canned | None = None  # what the fake answered (set once decided)
 
     @property
     def api_path(self) -> str:
@@ -203,6 +206,10 @@ class FakeRetake:
     def is_live(self, agent: FakeAgent) -> bool:
         return agent.session_active and agent.publisher_connected
 
+    def rtmp_url_for(self, agent: FakeAgent, key: str) -> str:
+        """The ingest URL handed out with a fresh ``key`` (the go-live fake starts a real ingest here)."""
+        return self.rtmp_url
+
     def requests_to(self, api_path: str, method: str | None = None) -> list[RecordedRequest]:
         with self.lock:
             return [r for r in self.requests if r.api_path == api_path and (method is None or r.method == method)]
@@ -222,6 +229,7 @@ class FakeRetake:
             canned = queue.popleft() if queue else None
         if canned is None:
             canned = self._route(record)
+        record.response = canned
         if canned.delay:
             self._stopping.wait(canned.delay)
         self._send(handler, canned)

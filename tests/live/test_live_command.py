@@ -45,7 +45,7 @@ def test_command_goes_live_and_a_signal_ends_it_with_stream_stop_and_a_playable_
     # (Not "reconnects 0": on a starved machine the test ingest itself may drop the first publish; the show
     # then reconnects, which is fine here.)
     assert final.startswith("stream ended (stop requested)") and "reconnects " in final, command.stdout
-    assert json.loads(jsonl.read_text().splitlines()[0])["author"] == "zoe"
+    assert json.loads(jsonl.read_text().splitlines()[0])["author_name"] == "zoe"
 
     # The thumbnail is the terminal scene's real frame as a JPEG.
     image = Image.open(io.BytesIO(agent.thumbnails[0][2]))

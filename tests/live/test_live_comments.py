@@ -39,7 +39,7 @@ HOOK = """
 import json, sys
 comment = json.loads(sys.stdin.read())
 with open(sys.argv[1], "a") as out:
-    out.write(comment["id"] + " " + comment["author"] + "\\n")
+    out.write(comment["id"] + " " + comment["author_name"] + "\\n")
 """
 
 
@@ -63,7 +63,7 @@ def test_comments_reach_scene_and_agent_once_own_skipped_no_replay_after_restart
     assert [c.id for c in running.source.comments] == [first, second]
     assert [c.author_name for c in running.source.comments] == ["alice", "bob"]
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert [(r["id"], r["author"], r["text"]) for r in rows] == [(first, "alice", "hi there"), (second, "bob", "second")]
+    assert [(r["id"], r["author_name"], r["text"]) for r in rows] == [(first, "alice", "hi there"), (second, "bob", "second")]
     assert wait_until(lambda: seen_by_command.exists() and len(seen_by_command.read_text().split("\n")) >= 3, 10)
     assert seen_by_command.read_text().split() == [first, "alice", second, "bob"]
     assert running.stop() == 0

@@ -197,6 +197,11 @@ class LiveShow:
         """Poll stream/status every ``live_poll_interval`` s until is_live; False if stopped meanwhile."""
         assert self.pipeline is not None and self.session is not None
         deadline = time.monotonic() + self.config.live_timeout
+        # Step 6: the publish is connected before the platform is asked; polling earlier only costs a poll
+        # interval (a "not live" answer while the RTMP handshake is still under way).
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            if self.pipeline.wait_connected(0.1) or not self.pipeline.stats.output_alive:
+                break  # connected, or failed (the loop below reconnects)
         while not self.stop_event.is_set():
             for trouble in self._output_trouble():
                 if not self._recover(trouble):

@@ -142,6 +142,8 @@ class LiveShow:
         try:
             return self.store.load_effective()
         except CredentialsError as exc:
+            if Path(self.store.path).exists():  # unreadable or corrupt: registering again is not the cure
+                raise GoLiveError(str(exc), exit_code=2) from None
             raise GoLiveError(f"{exc}\n{REGISTER_HELP.format(path=self.store.path)}", exit_code=2) from None
 
     def _run_with(self, client: RetakeClient, credentials: Credentials) -> int:

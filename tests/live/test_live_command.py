@@ -71,6 +71,18 @@ def test_command_without_credentials_says_how_to_register(fake, tmp_path: Path):
     assert not fake.requests
 
 
+def test_command_with_a_corrupt_credentials_file_names_it_and_leaves_it_alone(fake, tmp_path: Path):
+    credentials = tmp_path / "cfg" / "retake" / "credentials.json"
+    credentials.parent.mkdir(parents=True)
+    credentials.write_text('{"access_token": "rtk_half')
+    command = GoLiveCommand(fake.base_url, tmp_path / "cfg")
+    assert command.wait(30) == 2
+    assert str(credentials) in command.stderr and "not valid JSON" in command.stderr
+    assert "register --name" not in command.stderr  # registering again is not the cure
+    assert credentials.read_text() == '{"access_token": "rtk_half'
+    assert not fake.requests
+
+
 def test_command_of_an_unverified_agent_says_how_to_verify_and_never_streams(fake, tmp_path: Path):
     agent = fake.add_agent("Unverified", verified=False)
     write_credentials(tmp_path / "cfg", agent)

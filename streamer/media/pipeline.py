@@ -25,14 +25,19 @@ from streamer.media.muxer import SinkFactory, target_kind
 from streamer.media.output import Output
 from streamer.media.settings import EncoderSettings
 from streamer.media.thumbnail import encode_jpeg
-from streamer.media.yuv import Rect, YuvFrameStore
+from streamer.media.yuv import Move, Rect, YuvFrameStore
 
 log = logging.getLogger(__name__)
 
 
 @runtime_checkable
 class FrameSource(Protocol):
-    """What the pipeline renders: an RGB frame mutated in place, plus what changed."""
+    """What the pipeline renders: an RGB frame mutated in place, plus what changed.
+
+    A source may also have a ``moves`` attribute, read right after each ``render()``: the ``(rect, dy)``
+    row moves that render applied to the frame before drawing the damage (a terminal scrolling).  The
+    pipeline then moves rows of its YUV picture instead of converting them again (see ``yuv.py``).
+    """
 
     width: int
     height: int
@@ -323,19 +328,20 @@ class Pipeline:
 
     def _one_frame(self, slot: int) -> None:
         t0 = time.perf_counter()
-        rects = self._render(slot)
+        rendered = self._render(slot)
         t1 = time.perf_counter()
-        if rects is not None:
+        if rendered is not None:
+            rects, moves = rendered
             try:
                 if self._needs_full_convert:
                     self.frame_store.update_all(self.source.frame)
                     self._needs_full_convert = False
                 else:
-                    self.frame_store.update(self.source.frame, rects)
+                    self.frame_store.update(self.source.frame, rects, moves)
             except Exception as exc:  # noqa: BLE001 - e.g. malformed rects: treat like a failed render
                 self._report_render_error(slot, exc)
-                rects = None
-        if rects is None:
+                rendered = None
+        if rendered is None:
             self._frames_repeated += 1
         else:
             self._frames_rendered += 1
@@ -350,12 +356,14 @@ class Pipeline:
             self._on_frame(FrameTiming(slot, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
                                        self._video_encoder_cpu_ms))
 
-    def _render(self, slot: int) -> Sequence[Rect] | None:
-        """Run the source's render; ``None`` if it raised (the last good YUV frame goes out again)."""
+    def _render(self, slot: int) -> tuple[Sequence[Rect], Sequence[Move]] | None:
+        """Run the source's render: its damage and row moves; ``None`` if it raised (the last good YUV
+        frame goes out again)."""
         with self._frame_lock:
             try:
                 rects = self.source.render(self.clock.stream_time(slot))
-                return () if rects is None else rects
+                moves = getattr(self.source, "moves", None) or ()
+                return (() if rects is None else rects), moves
             except Exception as exc:  # noqa: BLE001 - a scene bug must never stop the stream
                 self._report_render_error(slot, exc)
                 return None

@@ -43,7 +43,7 @@ class SceneSource:
         return self.stage.render()
 
     @property
-    def moves(self) -> list[tuple[tuple[int, int, int, int], int]]:
+    def moves(self) -> Sequence[tuple[tuple[int, int, int, int], int]]:
         """Row moves the last ``render()`` applied before drawing its damage (the stage's ``moves``)."""
         return self.stage.moves
 

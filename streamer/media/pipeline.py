@@ -106,6 +106,7 @@ class Pipeline:
         self._pending: tuple[str, str | None, bool] | None = None
         self._end_slot: int | None = None
         self._stop = threading.Event()
+        self._stop_event: threading.Event | None = None  # the caller's, given to run()
         self._thread: threading.Thread | None = None
         self._output: Output | None = None
         self._retired: list[Output] = []
@@ -163,10 +164,11 @@ class Pipeline:
                 raise ValueError(f"duration must be positive, got {duration}")
             with self._control:
                 self._end_slot = max(1, self.clock.slots_for(duration))
-        while self._thread.is_alive():
-            if stop_event is not None and stop_event.is_set():
-                break
-            self._thread.join(0.1)
+        # The frame loop itself watches stop_event (it wakes every frame anyway), so this thread can
+        # sleep in long slices; the slices only matter if the frame thread were ever stuck.
+        self._stop_event = stop_event
+        while self._thread.is_alive() and not (stop_event is not None and stop_event.is_set()):
+            self._thread.join(1.0)
         return self.stop()
 
     def stop(self, timeout: float = 10.0) -> PipelineStats:
@@ -306,6 +308,9 @@ class Pipeline:
                     break
                 if self._stop.is_set():
                     break
+                stop_event = self._stop_event
+                if stop_event is not None and stop_event.is_set():
+                    break
                 slot, skipped = self.clock.catch_up(slot)
                 self._frames_skipped += skipped
                 with self._control:
@@ -384,17 +389,20 @@ class Pipeline:
         output = self._output
         if output is None:
             return
-        cpu0 = time.thread_time()
+        timed = self._on_frame is not None  # the encoder's thread CPU is only wanted by benchmarks
+        cpu0 = time.thread_time() if timed else 0.0
         video = output.video.encode(
             self.frame_store.frame, slot - output.start_slot, keyframe=output.wants_keyframe()
         )
-        self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
-        output.send_video(video)
+        if timed:
+            self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
         # Audio covers stream time up to the end of this video slot, in whole AAC frames.
+        audio: list = []
         needed = self.clock.samples_at(slot + 1)
         while output.audio_position < needed:
             samples = self._track.samples(output.audio_position, AAC_FRAME_SAMPLES)
-            output.send_audio(output.audio.encode(samples, output.audio_position - output.audio_origin,
-                                                  silent=self._track.silent))
+            audio += output.audio.encode(samples, output.audio_position - output.audio_origin,
+                                         silent=self._track.silent)
             output.audio_position += AAC_FRAME_SAMPLES
+        output.send(video, audio)
         output.check_stall(time.monotonic())

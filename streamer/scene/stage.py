@@ -51,7 +51,7 @@ class Stage:
         self._extra_damage: list[Rect] = []
         self._first = True
         # Row moves carried out by the last render(), in the order applied: (source rect, dy).
-        self.moves: list[tuple[Rect, int]] = []
+        self.moves: tuple[tuple[Rect, int], ...] = ()
         self.root = Group()
         self.root._stage = self
 
@@ -71,7 +71,7 @@ class Stage:
         damage: ``(rect, dy)`` means the pixels of ``rect`` moved ``dy`` rows down (negative: up).  A
         consumer mirroring the frame applies the moves in order, then takes the damaged rectangles.
         """
-        self.moves = []
+        self.moves = ()
         if not self._dirty and not self._extra_damage and not self._first:
             return []
         with self._dirty_lock:
@@ -103,7 +103,7 @@ class Stage:
         drawables = None
         if moves:
             drawables = self._drawables()
-            self.moves = self._apply_moves(moves, drawables, previously, extra, damage)
+            self.moves = tuple(self._apply_moves(moves, drawables, previously, extra, damage))
         regions = merge_damage(damage, self.bounds)
         if regions:
             drawables = drawables or self._drawables()

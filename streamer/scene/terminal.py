@@ -94,6 +94,8 @@ class TerminalView(Node):
     # -- input (any thread) ---------------------------------------------------------------
     def feed(self, data: bytes | str) -> None:
         """Write program output to the terminal: UTF-8 bytes (decoded incrementally) or text."""
+        if not data:
+            return  # scenes feed every frame, mostly nothing: skip the lock and the decoder
         with self._lock:  # callers may feed from several threads (log follower, chat)
             if isinstance(data, (bytes, bytearray, memoryview)):
                 self.bytes_fed += len(data)

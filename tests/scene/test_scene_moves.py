@@ -23,13 +23,13 @@ def test_a_scroll_is_a_move_plus_the_new_row():
     lh = term.cell_size[1]
     term.feed("\nfour")
     damage = stage.render()
-    assert stage.moves == [(Rect(0, lh, 1280, 720 - lh), -lh)]
+    assert stage.moves == ((Rect(0, lh, 1280, 720 - lh), -lh),)
     assert damage == [term.row_rect(term.rows - 1)]  # only the exposed bottom row is drawn
     assert term.display()[-2].startswith("three") and term.display()[-1].startswith("four")
     moved = stage.frame.copy()
     assert np.array_equal(moved, full_redraw(stage))
-    assert stage.moves == []  # a full redraw moves nothing
-    assert stage.render() == [] and stage.moves == []
+    assert stage.moves == ()  # a full redraw moves nothing
+    assert stage.render() == [] and stage.moves == ()
 
 
 def test_several_lines_at_once_move_by_several_rows():
@@ -69,14 +69,14 @@ def test_moves_are_refused_when_they_would_not_be_exact():
     stage.render()
     term.feed("line\n" * 3)
     stage.render()
-    assert stage.moves == []  # the rows that would move in from below the frame are not on it
+    assert stage.moves == ()  # the rows that would move in from below the frame are not on it
     assert np.array_equal(stage.frame.copy(), full_redraw(stage))
     term.y = 0
     term.opacity = 0.5  # blended with what is below: moving its pixels would move the blend
     stage.render()
     term.feed("more\n")
     stage.render()
-    assert stage.moves == []
+    assert stage.moves == ()
     assert np.array_equal(stage.frame.copy(), full_redraw(stage))
 
 

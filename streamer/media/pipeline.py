@@ -95,6 +95,7 @@ class Pipeline:
         self._sink_factory = sink_factory
         self._on_frame = on_frame  # benchmark hook, called in the frame thread: keep it cheap
         self._video_encoder_cpu_ms = 0.0
+        self._pending_packets: tuple[Output, list, list] | None = None  # this frame's, not yet handed over
 
         self.clock = StreamClock(s.fps, s.sample_rate)
         self.frame_store = YuvFrameStore(s.width, s.height)
@@ -325,9 +326,11 @@ class Pipeline:
                     log.info("health: %s", self.health_line())
                     next_health = now + self.health_interval
                     self._prune_retired()
+                self._hand_over()
         except Exception:  # noqa: BLE001 - last resort: report, then still close the output cleanly
             log.exception("frame loop crashed")
         finally:
+            self._hand_over()
             if self._output is not None:
                 self._output.finish(flush=True)
 
@@ -404,5 +407,13 @@ class Pipeline:
             audio += output.audio.encode(samples, output.audio_position - output.audio_origin,
                                          silent=self._track.silent)
             output.audio_position += AAC_FRAME_SAMPLES
-        output.send(video, audio)
+        # Handed to the mux thread by _hand_over(), just before this thread sleeps: the woken mux thread
+        # then finds the GIL free instead of waking only to wait for it while this frame finishes.
+        self._pending_packets = (output, video, audio)
         output.check_stall(time.monotonic())
+
+    def _hand_over(self) -> None:
+        pending, self._pending_packets = self._pending_packets, None
+        if pending is not None:
+            output, video, audio = pending
+            output.send(video, audio)

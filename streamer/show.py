@@ -42,6 +42,11 @@ class SceneSource:
         self.module.update(self.stage, t)
         return self.stage.render()
 
+    @property
+    def moves(self) -> Sequence[tuple[tuple[int, int, int, int], int]]:
+        """Row moves the last ``render()`` applied before drawing its damage (the stage's ``moves``)."""
+        return self.stage.moves
+
     def deliver_comment(self, comment: object) -> None:
         """Queue a viewer comment for the scene's ``on_comment``; safe to call from any thread."""
         self._pending_comments.append(comment)

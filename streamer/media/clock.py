@@ -26,6 +26,8 @@ class StreamClock:
         self.fps = Fraction(fps)
         if self.fps <= 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
+        # Plain ints for the per-frame arithmetic (Fraction's properties are Python calls).
+        self._num, self._den = self.fps.numerator, self.fps.denominator
         self.sample_rate = int(sample_rate)
         self._time_fn = time_fn
         self._origin: float | None = None
@@ -60,19 +62,19 @@ class StreamClock:
         if elapsed <= 0:
             return 0
         # A tiny epsilon so a wake-up a few ns before the deadline (float rounding) still counts as on time.
-        return int(elapsed * self.fps.numerator / self.fps.denominator + 1e-6)
+        return int(elapsed * self._num / self._den + 1e-6)
 
     def deadline(self, slot: int) -> float:
         """Wall-clock (monotonic) time at which ``slot`` starts."""
-        return self._require_origin() + slot * self.fps.denominator / self.fps.numerator
+        return self._require_origin() + slot * self._den / self._num
 
     def stream_time(self, slot: int) -> float:
         """Seconds of stream time at the start of ``slot``."""
-        return slot * self.fps.denominator / self.fps.numerator
+        return slot * self._den / self._num
 
     def samples_at(self, slot: int) -> int:
         """Audio samples that lie before the start of ``slot`` (exact: 1470 per slot at 30 fps/44.1 kHz)."""
-        return slot * self.sample_rate * self.fps.denominator // self.fps.numerator
+        return slot * self.sample_rate * self._den // self._num
 
     def slots_for(self, seconds: float) -> int:
         """Number of whole slots in ``seconds`` of stream time (rounded to the nearest slot)."""

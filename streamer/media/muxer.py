@@ -84,38 +84,62 @@ class PacketQueue:
 
     def _append(self, kind: PacketKind, item: Any) -> None:
         self._items.append((kind, item))
-        self.max_depth = max(self.max_depth, len(self._items))
-        self._cond.notify()
+        if len(self._items) > self.max_depth:
+            self.max_depth = len(self._items)
 
     def put_video(self, packet: av.Packet) -> bool:
         """Queue a video packet; ``False`` if it was dropped."""
         with self._cond:
-            if self.dropping:
-                if not (packet.is_keyframe and self._video < self.max_video):
-                    self.video_dropped += 1
-                    return False
-                self.dropping = False
-            elif self._video >= self.max_video:
-                self.dropping = True
-                self.video_dropped += 1
-                return False
-            self._video += 1
-            self._append("video", packet)
-            return True
+            queued = self._offer_video(packet)
+            self._cond.notify()
+            return queued
 
     def put_audio(self, packet: av.Packet) -> bool:
         with self._cond:
-            if self._audio >= self.max_audio:
-                self.audio_dropped += 1
+            queued = self._offer_audio(packet)
+            self._cond.notify()
+            return queued
+
+    def put_frame(self, video: list[av.Packet], audio: list[av.Packet]) -> None:
+        """Queue one frame's packets (video first, as encoded) with a single wake-up of the consumer.
+
+        Waking the mux thread once per frame instead of once per packet matters: on this kind of VM
+        every thread wake-up costs tens of microseconds of CPU, and a frame brings one to three packets.
+        """
+        with self._cond:
+            for packet in video:
+                self._offer_video(packet)
+            for packet in audio:
+                self._offer_audio(packet)
+            self._cond.notify()
+
+    def _offer_video(self, packet: av.Packet) -> bool:
+        if self.dropping:
+            if not (packet.is_keyframe and self._video < self.max_video):
+                self.video_dropped += 1
                 return False
-            self._audio += 1
-            self._append("audio", packet)
-            return True
+            self.dropping = False
+        elif self._video >= self.max_video:
+            self.dropping = True
+            self.video_dropped += 1
+            return False
+        self._video += 1
+        self._append("video", packet)
+        return True
+
+    def _offer_audio(self, packet: av.Packet) -> bool:
+        if self._audio >= self.max_audio:
+            self.audio_dropped += 1
+            return False
+        self._audio += 1
+        self._append("audio", packet)
+        return True
 
     def put_end(self) -> None:
         """Tell the consumer to finish (never refused, so shutdown cannot be blocked by a full queue)."""
         with self._cond:
             self._append("end", None)
+            self._cond.notify()
 
     def wants_keyframe(self) -> bool:
         with self._cond:
@@ -132,6 +156,16 @@ class PacketQueue:
             elif kind == "audio":
                 self._audio -= 1
             return kind, item
+
+    def get_all(self, timeout: float | None = None) -> list[tuple[PacketKind, Any]]:
+        """Everything queued, oldest first (waiting up to ``timeout`` for something); [] on timeout."""
+        with self._cond:
+            if not self._items and not self._cond.wait_for(lambda: self._items, timeout):
+                return []
+            items = list(self._items)
+            self._items.clear()
+            self._video = self._audio = 0
+            return items
 
     def clear(self) -> int:
         """Throw away everything queued except an end marker; return how many packets went."""

@@ -85,6 +85,13 @@ class Output:
     def start(self) -> None:
         self._thread.start()
 
+    def send(self, video: list[av.Packet], audio: list[av.Packet]) -> None:
+        """Hand one frame's packets to the mux thread at once (one wake-up per frame)."""
+        if self.dead:
+            self.discarded += len(video) + len(audio)
+        elif video or audio:
+            self.queue.put_frame(video, audio)
+
     def send_video(self, packets: list[av.Packet]) -> None:
         for packet in packets:
             if self.dead:
@@ -206,25 +213,25 @@ class Output:
 
     def _mux_loop(self) -> None:
         opened = self._open_sink()
-        while True:
-            item = self.queue.get()
-            if item is None:
-                continue
-            kind, packet = item
-            if kind == "end":
-                break
-            if self.dead or not opened:
-                self.discarded += 1
-                continue
-            try:
-                self.container.mux(packet)
-            except Exception as exc:  # noqa: BLE001 - BrokenPipe, OutputBroken, FFmpeg errors alike
-                self.fail(f"writing to {self.shown_target} failed: {describe_error(exc)}")
-                continue
-            if kind == "video":
-                self.frames_sent += 1
-            else:
-                self.audio_sent += 1
+        ended = False
+        while not ended:
+            # Take everything queued at once: one wake-up per frame, not one per packet.
+            for kind, packet in self.queue.get_all():
+                if kind == "end":
+                    ended = True
+                    break
+                if self.dead or not opened:
+                    self.discarded += 1
+                    continue
+                try:
+                    self.container.mux(packet)
+                except Exception as exc:  # noqa: BLE001 - BrokenPipe, OutputBroken, FFmpeg errors alike
+                    self.fail(f"writing to {self.shown_target} failed: {describe_error(exc)}")
+                    continue
+                if kind == "video":
+                    self.frames_sent += 1
+                else:
+                    self.audio_sent += 1
         self._close_container()
 
     def _close_container(self) -> None:

@@ -25,14 +25,19 @@ from streamer.media.muxer import SinkFactory, target_kind
 from streamer.media.output import Output
 from streamer.media.settings import EncoderSettings
 from streamer.media.thumbnail import encode_jpeg
-from streamer.media.yuv import Rect, YuvFrameStore
+from streamer.media.yuv import Move, Rect, YuvFrameStore
 
 log = logging.getLogger(__name__)
 
 
 @runtime_checkable
 class FrameSource(Protocol):
-    """What the pipeline renders: an RGB frame mutated in place, plus what changed."""
+    """What the pipeline renders: an RGB frame mutated in place, plus what changed.
+
+    A source may also have a ``moves`` attribute, read right after each ``render()``: the ``(rect, dy)``
+    row moves that render applied to the frame before drawing the damage (a terminal scrolling).  The
+    pipeline then moves rows of its YUV picture instead of converting them again (see ``yuv.py``).
+    """
 
     width: int
     height: int
@@ -90,6 +95,7 @@ class Pipeline:
         self._sink_factory = sink_factory
         self._on_frame = on_frame  # benchmark hook, called in the frame thread: keep it cheap
         self._video_encoder_cpu_ms = 0.0
+        self._pending_packets: tuple[Output, list, list] | None = None  # this frame's, not yet handed over
 
         self.clock = StreamClock(s.fps, s.sample_rate)
         self.frame_store = YuvFrameStore(s.width, s.height)
@@ -101,6 +107,7 @@ class Pipeline:
         self._pending: tuple[str, str | None, bool] | None = None
         self._end_slot: int | None = None
         self._stop = threading.Event()
+        self._stop_event: threading.Event | None = None  # the caller's, given to run()
         self._thread: threading.Thread | None = None
         self._output: Output | None = None
         self._retired: list[Output] = []
@@ -158,10 +165,11 @@ class Pipeline:
                 raise ValueError(f"duration must be positive, got {duration}")
             with self._control:
                 self._end_slot = max(1, self.clock.slots_for(duration))
-        while self._thread.is_alive():
-            if stop_event is not None and stop_event.is_set():
-                break
-            self._thread.join(0.1)
+        # The frame loop itself watches stop_event (it wakes every frame anyway), so this thread can
+        # sleep in long slices; the slices only matter if the frame thread were ever stuck.
+        self._stop_event = stop_event
+        while self._thread.is_alive() and not (stop_event is not None and stop_event.is_set()):
+            self._thread.join(1.0)
         return self.stop()
 
     def stop(self, timeout: float = 10.0) -> PipelineStats:
@@ -301,6 +309,9 @@ class Pipeline:
                     break
                 if self._stop.is_set():
                     break
+                stop_event = self._stop_event
+                if stop_event is not None and stop_event.is_set():
+                    break
                 slot, skipped = self.clock.catch_up(slot)
                 self._frames_skipped += skipped
                 with self._control:
@@ -315,27 +326,30 @@ class Pipeline:
                     log.info("health: %s", self.health_line())
                     next_health = now + self.health_interval
                     self._prune_retired()
+                self._hand_over()
         except Exception:  # noqa: BLE001 - last resort: report, then still close the output cleanly
             log.exception("frame loop crashed")
         finally:
+            self._hand_over()
             if self._output is not None:
                 self._output.finish(flush=True)
 
     def _one_frame(self, slot: int) -> None:
         t0 = time.perf_counter()
-        rects = self._render(slot)
+        rendered = self._render(slot)
         t1 = time.perf_counter()
-        if rects is not None:
+        if rendered is not None:
+            rects, moves = rendered
             try:
                 if self._needs_full_convert:
                     self.frame_store.update_all(self.source.frame)
                     self._needs_full_convert = False
                 else:
-                    self.frame_store.update(self.source.frame, rects)
+                    self.frame_store.update(self.source.frame, rects, moves)
             except Exception as exc:  # noqa: BLE001 - e.g. malformed rects: treat like a failed render
                 self._report_render_error(slot, exc)
-                rects = None
-        if rects is None:
+                rendered = None
+        if rendered is None:
             self._frames_repeated += 1
         else:
             self._frames_rendered += 1
@@ -350,12 +364,14 @@ class Pipeline:
             self._on_frame(FrameTiming(slot, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
                                        self._video_encoder_cpu_ms))
 
-    def _render(self, slot: int) -> Sequence[Rect] | None:
-        """Run the source's render; ``None`` if it raised (the last good YUV frame goes out again)."""
+    def _render(self, slot: int) -> tuple[Sequence[Rect], Sequence[Move]] | None:
+        """Run the source's render: its damage and row moves; ``None`` if it raised (the last good YUV
+        frame goes out again)."""
         with self._frame_lock:
             try:
                 rects = self.source.render(self.clock.stream_time(slot))
-                return () if rects is None else rects
+                moves = getattr(self.source, "moves", None) or ()
+                return (() if rects is None else rects), moves
             except Exception as exc:  # noqa: BLE001 - a scene bug must never stop the stream
                 self._report_render_error(slot, exc)
                 return None
@@ -376,17 +392,28 @@ class Pipeline:
         output = self._output
         if output is None:
             return
-        cpu0 = time.thread_time()
+        timed = self._on_frame is not None  # the encoder's thread CPU is only wanted by benchmarks
+        cpu0 = time.thread_time() if timed else 0.0
         video = output.video.encode(
             self.frame_store.frame, slot - output.start_slot, keyframe=output.wants_keyframe()
         )
-        self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
-        output.send_video(video)
+        if timed:
+            self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
         # Audio covers stream time up to the end of this video slot, in whole AAC frames.
+        audio: list = []
         needed = self.clock.samples_at(slot + 1)
         while output.audio_position < needed:
             samples = self._track.samples(output.audio_position, AAC_FRAME_SAMPLES)
-            output.send_audio(output.audio.encode(samples, output.audio_position - output.audio_origin,
-                                                  silent=self._track.silent))
+            audio += output.audio.encode(samples, output.audio_position - output.audio_origin,
+                                         silent=self._track.silent)
             output.audio_position += AAC_FRAME_SAMPLES
+        # Handed to the mux thread by _hand_over(), just before this thread sleeps: the woken mux thread
+        # then finds the GIL free instead of waking only to wait for it while this frame finishes.
+        self._pending_packets = (output, video, audio)
         output.check_stall(time.monotonic())
+
+    def _hand_over(self) -> None:
+        pending, self._pending_packets = self._pending_packets, None
+        if pending is not None:
+            output, video, audio = pending
+            output.send(video, audio)

@@ -6,6 +6,13 @@ rectangles are widened to full-width row bands (even-aligned, because yuv420p sh
 between two luma rows), only those rows are converted with swscale, and the result is copied into the
 persistent planes.  A static frame therefore costs nothing here.
 
+A frame source may also report row *moves* (a terminal scrolling: rows shifted up by a line height).
+Those are applied to the YUV planes directly — luma rows by ``dy``, chroma rows by ``dy / 2`` — and only
+the newly exposed rows are converted, so a scroll costs a memmove instead of a full-frame conversion.
+This is exact only for full-width moves by an even number of rows starting on an even row: swscale's
+horizontal filter reads the pixel to the left (so a partial-width move would leave wrong edge columns)
+and one chroma row covers two luma rows.  Any other move is converted like damage.
+
 The same persistent frame is handed to the encoder every time.  That is safe because libx264 copies
 the input picture inside ``x264_encoder_encode`` before returning (checked by a test that decodes the
 output and compares it with what was drawn).
@@ -21,6 +28,7 @@ import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
 Rect = tuple[int, int, int, int]
+Move = tuple[Rect, int]  # (source rect, dy): the rect's rows now lie dy rows lower (negative: higher)
 
 # Bands closer than this many rows are merged: one swscale call has a fixed cost, so converting a few
 # unchanged rows is cheaper than a second call.
@@ -99,12 +107,15 @@ class YuvFrameStore:
         self.merge_gap = merge_gap
         self.frame = av.VideoFrame(width, height, "yuv420p")
         self._planes = [plane_view(p) for p in self.frame.planes]
+        # Whole padded lines: moving them is one contiguous memmove per plane.
+        self._lines = [np.frombuffer(p, dtype=np.uint8).reshape(p.height, p.line_size) for p in self.frame.planes]
         self._planes[0][:] = 16  # black in limited-range BT.601
         self._planes[1][:] = 128
         self._planes[2][:] = 128
         self._converters: OrderedDict[int, _BandConverter] = OrderedDict()
         self._max_cached_heights = max_cached_heights
         self.rows_converted = 0  # cumulative, for benchmarks and stats
+        self.rows_moved = 0
 
     def _converter(self, band_height: int) -> _BandConverter:
         converter = self._converters.get(band_height)
@@ -124,15 +135,37 @@ class YuvFrameStore:
                 f"got shape {rgb.shape} dtype {rgb.dtype}"
             )
 
-    def update(self, rgb: np.ndarray, rects: Sequence[Rect]) -> int:
-        """Convert the rows touched by ``rects`` from ``rgb`` into the YUV frame; return rows converted."""
+    def update(self, rgb: np.ndarray, rects: Sequence[Rect], moves: Sequence[Move] = ()) -> int:
+        """Apply ``moves`` in order, then convert the rows touched by ``rects`` from ``rgb`` into the YUV
+        frame; return rows converted.  A move that cannot be applied exactly is converted instead."""
         self._check(rgb)
+        if moves:
+            rects = list(rects)
+            for rect, dy in moves:
+                if not self._move_rows(rect, dy):
+                    x, y, w, h = rect
+                    rects.append((x, y + dy, w, h))
         converted = 0
         for y0, y1 in damaged_row_bands(rects, self.height, self.merge_gap):
             self._convert_band(rgb, y0, y1)
             converted += y1 - y0
         self.rows_converted += converted
         return converted
+
+    def _move_rows(self, rect: Rect, dy: int) -> bool:
+        """Move full-width rows ``[y, y + h)`` by ``dy`` in every plane; False if that would not be exact."""
+        x, y, w, h = (int(v) for v in rect)
+        if x != 0 or w != self.width or (y | h | dy) & 1 or h <= 0:
+            return False
+        if y < 0 or y + h > self.height or y + dy < 0 or y + h + dy > self.height:
+            return False
+        luma, u, v = self._lines
+        luma[y + dy : y + h + dy] = luma[y : y + h]
+        c0, c1, cdy = y // 2, (y + h) // 2, dy // 2
+        u[c0 + cdy : c1 + cdy] = u[c0:c1]
+        v[c0 + cdy : c1 + cdy] = v[c0:c1]
+        self.rows_moved += h
+        return True
 
     def update_all(self, rgb: np.ndarray) -> int:
         """Convert the whole frame (first frame, or after the RGB frame may have changed untracked)."""

@@ -9,6 +9,11 @@ Memory and per-frame work are bounded whatever the writer does: a line longer th
 the buffer outgrows ``max_buffered`` the oldest part is dropped, keeping only the newest
 ``keep_bytes`` from a line start, and the reader is told "… skipped N lines".  Notes for the
 viewer are short dim (ANSI) lines in the byte stream itself.
+
+Polling: every ``poll_interval`` while the log is active; once it has been quiet for
+``idle_after`` seconds the interval doubles with every further ``idle_after`` of quiet, up to
+``max_poll_interval`` (well below ``tail -F``'s one second).  Each wake-up of a thread costs tens of microseconds of CPU on a
+small VM, so a quiet log should not wake the follower twenty times a second.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -46,10 +52,14 @@ class LogFollower:
 
     def __init__(
         self, path: str | os.PathLike, *, max_buffered: int = 64 * 1024, keep_bytes: int = 8 * 1024,
-        max_line_bytes: int = 4096, poll_interval: float = 0.05, from_start: bool = False,
+        max_line_bytes: int = 4096, poll_interval: float = 0.05, max_poll_interval: float = 0.25,
+        idle_after: float = 1.0, from_start: bool = False,
     ) -> None:
         if not 0 < keep_bytes <= max_buffered:
             raise ValueError("need 0 < keep_bytes <= max_buffered")
+        if not 0 < poll_interval <= max_poll_interval:
+            raise ValueError("need 0 < poll_interval <= max_poll_interval")
+        self.max_poll_interval, self.idle_after = max_poll_interval, idle_after
         self.path = Path(path)
         self.max_buffered, self.keep_bytes = max_buffered, keep_bytes
         self.max_line_bytes, self.poll_interval = max_line_bytes, poll_interval
@@ -71,6 +81,7 @@ class LogFollower:
         self.reopened = 0
         self.truncated = 0
         self.bytes_read = 0
+        self.polls = 0  # waits between polls (shows the idle back-off)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "LogFollower":
@@ -104,6 +115,8 @@ class LogFollower:
 
     def read(self, max_bytes: int = 4096) -> bytes:
         """Up to ``max_bytes`` of what has arrived (plus a skip note when data was dropped); never blocks long."""
+        if not self._buf and not self._skipped_lines and not self._skipped_bytes:
+            return b""  # the common case, every frame of a quiet log: no lock (a racing push shows next frame)
         with self._lock:
             head = b""
             if self._skipped_lines or self._skipped_bytes:
@@ -190,11 +203,21 @@ class LogFollower:
             f.readline()  # start at a line boundary
         return f, (st.st_dev, st.st_ino)
 
+    def _idle_wait(self, quiet_since: float) -> None:
+        """Wait before the next poll: short while the log is active, longer the longer it stays quiet."""
+        interval = self.poll_interval
+        quiet = time.monotonic() - quiet_since
+        if quiet > self.idle_after:
+            interval = min(self.max_poll_interval, interval * 2 ** ((quiet - self.idle_after) / self.idle_after))
+        self.polls += 1
+        self._stop.wait(interval)
+
     def _follow(self) -> None:
         f = None
         ident = None
         first = True
         waiting_noted = False
+        quiet_since = time.monotonic()  # when data (or a change of file) last showed up
         while not self._stop.is_set():
             if f is None:
                 opened = self._open(first)
@@ -202,7 +225,7 @@ class LogFollower:
                     if not waiting_noted:
                         self._push(_note(f"waiting for {self.path} to appear…"))
                         waiting_noted = True
-                    self._stop.wait(self.poll_interval)
+                    self._idle_wait(quiet_since)
                     continue
                 f, ident = opened
                 self._open_event.set()
@@ -212,6 +235,7 @@ class LogFollower:
                 self._line_len = self._dropping = 0
             chunk = f.read(_CHUNK)
             if chunk:
+                quiet_since = time.monotonic()
                 self.bytes_read += len(chunk)
                 self._push(self._cap_lines(chunk))
                 continue
@@ -234,6 +258,6 @@ class LogFollower:
                 self._line_len = self._dropping = 0
                 self._push(b"\n" + _note(f"{self.path} was truncated; reading from the start"))
                 continue
-            self._stop.wait(self.poll_interval)
+            self._idle_wait(quiet_since)
         if f is not None:
             f.close()

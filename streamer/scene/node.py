@@ -64,6 +64,9 @@ class Node:
         self._drawn: Rect | None = None
         self._full_dirty = True
         self._partial: list[Rect] = []
+        # Row moves reported by ``_sync`` (node-local source rect, dy): "my pixels in ``rect`` now lie
+        # ``dy`` rows lower".  The stage either carries them into the frame or damages the destination.
+        self._moves: list[tuple[Rect, int]] = []
 
     # -- geometry -------------------------------------------------------------------------
     @property

@@ -5,6 +5,11 @@ reports itself), merges it into a few rectangles, and recomposes each rectangle 
 that intersect it, bottom to top.  The lowest node that opaquely covers a rectangle starts it,
 so what lies beneath is never touched; an opaque node with a numpy fast path (background colour,
 terminal) is copied straight into the frame without Pillow.
+
+A node may also report that some of its rows *moved* (a terminal scrolling).  When nothing else
+shows in the moved area, the stage moves those rows of the frame with one slice move and publishes
+the move in ``moves``, so a consumer that keeps its own copy of the frame (the pipeline's YUV
+picture) can move rows too instead of reconverting them: a scroll then costs only its new rows.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Stage:
         self._dirty_lock = threading.Lock()
         self._extra_damage: list[Rect] = []
         self._first = True
+        # Row moves carried out by the last render(), in the order applied: (source rect, dy).
+        self.moves: tuple[tuple[Rect, int], ...] = ()
         self.root = Group()
         self.root._stage = self
 
@@ -58,37 +65,99 @@ class Stage:
 
     # -- rendering ------------------------------------------------------------------------
     def render(self) -> list[Rect]:
-        """Bring ``frame`` up to date; return the damaged rectangles ([] when nothing changed)."""
+        """Bring ``frame`` up to date; return the damaged rectangles ([] when nothing changed).
+
+        Afterwards ``moves`` lists the row moves this render applied to the frame before redrawing the
+        damage: ``(rect, dy)`` means the pixels of ``rect`` moved ``dy`` rows down (negative: up).  A
+        consumer mirroring the frame applies the moves in order, then takes the damaged rectangles.
+        """
+        self.moves = ()
         if not self._dirty and not self._extra_damage and not self._first:
             return []
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, {}
         extra, self._extra_damage = self._extra_damage, []
         damage: list[Rect | None] = list(extra)
+        previously: dict[Node, Rect | None] = {}  # where dirty nodes were drawn before this render
+        moves: list[tuple[Node, Rect, int]] = []
         for node in dirty:
             if node._stage is not self or isinstance(node, Group):
                 continue
             node._sync()
             now = node.absolute_bounds() if node.effective_opacity() > 0.0 else None
+            previously[node] = node._drawn
             if node._full_dirty or now != node._drawn:
                 damage.append(node._drawn)
                 damage.append(now)
             elif now is not None:
                 damage.extend(r.moved(now.x, now.y).intersect(now) for r in node._partial)
+                moves.extend((node, r.moved(now.x, now.y), dy) for r, dy in node._moves)
             node._drawn = now
             node._full_dirty = False
             node._partial = []
+            node._moves = []
         if self._first:
             self._first = False
             damage = [self.bounds]
+            moves = []
+        drawables = None
+        if moves:
+            drawables = self._drawables()
+            self.moves = tuple(self._apply_moves(moves, drawables, previously, extra, damage))
         regions = merge_damage(damage, self.bounds)
         if regions:
-            drawables = [
-                (node, node.local_bounds().moved(ox, oy), ox, oy, op) for node, ox, oy, op in leaves(self.root)
-            ]
+            drawables = drawables or self._drawables()
             for region in regions:
                 self._compose(region, drawables)
         return regions
+
+    def _drawables(self) -> list:
+        return [(node, node.local_bounds().moved(ox, oy), ox, oy, op) for node, ox, oy, op in leaves(self.root)]
+
+    def _apply_moves(
+        self, moves: list[tuple[Node, Rect, int]], drawables: list,
+        previously: dict[Node, Rect | None], extra: list[Rect], damage: list[Rect | None],
+    ) -> list[tuple[Rect, int]]:
+        """Move frame rows for each usable move; damage the destination of the others.
+
+        A moved pixel is right when the mover alone shows at its new place now and showed at its old
+        place before.  So the mover must be opaque, and whatever lies above it (now, or before this
+        render: nodes above, nodes hidden or removed since) is damaged both where it is and where the
+        move carried its old pixels.  Damage is redrawn after the moves, from the graph.
+        """
+        applied: list[tuple[Rect, int]] = []
+        touched: list[Rect] = []  # areas read or written by applied moves: later moves must not overlap
+        order = {d[0]: i for i, d in enumerate(drawables)}
+        for node, src, dy in moves:
+            dest = src.moved(0, dy)
+            index = order.get(node)
+            area = src.union(dest)
+            usable = (
+                index is not None and drawables[index][4] >= 1.0 and node.is_opaque()
+                and dy != 0 and not src.empty
+                and drawables[index][1].contains(area) and self.bounds.contains(area)
+                and not any(area.intersects(t) for t in touched)
+            )
+            if not usable:
+                damage.append(dest)
+                continue
+            if any(r is not None and r.contains(dest) for r in damage):
+                continue  # redrawn anyway (e.g. after invalidate()): moving would be wasted work
+            above = [d[1] for d in drawables[index + 1:]]
+            # Where other pixels were before this render: nodes above, plus dirty nodes not drawn below now.
+            before = [r for n, r in previously.items()
+                      if r is not None and n is not node and order.get(n, len(drawables)) > index]
+            before += [d[1] for d in drawables[index + 1:] if d[0] not in previously]
+            before += extra
+            for r in above:
+                damage.append(r.intersect(dest))
+            for r in before:
+                damage.append(r.moved(0, dy).intersect(dest))
+            frame = self.frame
+            frame[dest.y:dest.bottom, dest.x:dest.right] = frame[src.y:src.bottom, src.x:src.right]
+            applied.append((src, dy))
+            touched.append(area)
+        return applied
 
     def _compose(self, region: Rect, drawables: list) -> None:
         hits = [d for d in drawables if d[1].intersects(region)]

@@ -7,6 +7,8 @@ newest line is always visible.
 Cost model (frame thread): the pyte screen is only read in ``_sync`` (called by ``Stage.render``).
 When the screen scrolled, the already drawn pixels are moved with one numpy slice move and only
 rows whose content differs are composed from cached glyph cells; unchanged frames cost nothing.
+The scroll is reported to the stage as a move (see ``Node._moves``), so the frame and its YUV copy
+move rows too instead of redrawing and reconverting the whole grid.
 ``feed`` may be called from any thread.
 """
 
@@ -92,6 +94,8 @@ class TerminalView(Node):
     # -- input (any thread) ---------------------------------------------------------------
     def feed(self, data: bytes | str) -> None:
         """Write program output to the terminal: UTF-8 bytes (decoded incrementally) or text."""
+        if not data:
+            return  # scenes feed every frame, mostly nothing: skip the lock and the decoder
         with self._lock:  # callers may feed from several threads (log follower, chat)
             if isinstance(data, (bytes, bytearray, memoryview)):
                 self.bytes_fed += len(data)
@@ -176,10 +180,14 @@ class TerminalView(Node):
                     grid[y * lh:(y + 1) * lh] = self._cells.row(key, self.columns)
                     self._keys[y] = key
                     changed.append(y)
-        if scrolled:
-            self._partial.append(Rect(self._gx, self._gy, self.columns * self._cells.cell_w, self.rows * lh))
-        else:
-            self._partial.extend(self.row_rect(y) for y in changed)
+        if 0 < scrolled < self.rows:
+            # The surface moved up; report it as a move so the stage (and the YUV copy behind it) can move
+            # pixels too instead of redrawing the grid.  The rows drawn above, including the newly exposed
+            # bottom rows, are ordinary damage.
+            width = self.columns * self._cells.cell_w
+            self._moves.append((Rect(self._gx, self._gy + scrolled * lh, width, (self.rows - scrolled) * lh),
+                                -scrolled * lh))
+        self._partial.extend(self.row_rect(y) for y in changed)
 
     def local_bounds(self) -> Rect:
         return Rect(self._x, self._y, self._width, self._height)

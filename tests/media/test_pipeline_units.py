@@ -94,6 +94,22 @@ def test_packet_queue_drops_video_until_a_keyframe_never_audio():
     assert q.clear() == 3 and q.get(0) == ("end", None)
 
 
+def test_packet_queue_takes_a_frame_at_once_with_the_same_dropping_rules():
+    q = PacketQueue(max_video=2, max_audio=10, keyframe_low_water=0)
+    q.put_frame([_packet(True)], [_packet(False), _packet(False)])
+    q.put_frame([_packet(False)], [_packet(False)])
+    q.put_frame([_packet(False)], [_packet(False)])  # video full: dropped (dropping until a keyframe)
+    assert q.video_dropped == 1 and q.dropping
+    batch = q.get_all(0)
+    assert [kind for kind, _ in batch] == ["video", "audio", "audio", "video", "audio", "audio"]
+    assert q.depth == 0 and q.video_depth == 0 and q.get_all(0.01) == []
+    assert q.wants_keyframe()
+    q.put_frame([_packet(False)], [])  # still dropping: not a keyframe
+    q.put_frame([_packet(True)], [])
+    q.put_end()
+    assert [kind for kind, _ in q.get_all(0)] == ["video", "end"] and q.video_dropped == 2
+
+
 def test_non_seekable_port_gives_a_decodable_flv():
     settings = EncoderSettings(width=320, height=240)
     port = SinkPort(seekable=False)
@@ -130,6 +146,13 @@ def test_audio_track_serves_recent_history_and_checks_format():
     assert track.samples(0, 1024)[0, -1] == 1023
     assert track.samples(1024, 1024)[0, 0] == 1024
     assert track.samples(500, 10)[1, 0] == 500  # an older range, from history
+    for k in range(2, 60):  # long enough to wrap the track's internal store many times
+        chunk = track.samples(k * 1024, 1024)
+        assert chunk[0, 0] == k * 1024 and chunk[1, -1] == k * 1024 + 1023
+    assert track.samples(59 * 1024 - 3000, 4)[0, 0] == 59 * 1024 - 3000
+    with pytest.raises(ValueError, match="older than the kept history"):
+        track.samples(50 * 1024, 1024)
+    assert track.samples(60 * 1024, 9000)[0, -1] == 60 * 1024 + 8999  # a read larger than the store
     with pytest.raises(ValueError, match="shape"):
         AudioTrack(type("Bad", (), {"read": lambda self, n: np.zeros(n)})()).samples(0, 1024)
 

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,24 @@ def test_existing_history_starts_near_the_end_like_tail(log, wait_until):
         assert f.max_fed <= f.budget + 256
     finally:
         f.close()
+
+
+def test_a_quiet_log_is_polled_less_often_and_new_lines_still_arrive(log, wait_until):
+    log.write_bytes(b"")
+    follower = LogFollower(log, poll_interval=0.01, max_poll_interval=0.1, idle_after=0.05).start()
+    try:
+        wait_until(lambda: follower.is_following, what="the follower to open the log")
+        # Quiet: the interval grows to max_poll_interval.  Count the polls over a window of ~50 base
+        # intervals; at the base rate there would be about 50, backed off at most ~6.
+        wait_until(lambda: follower.polls >= 8, what="some idle polls")
+        start_polls, start = follower.polls, time.monotonic()
+        wait_until(lambda: time.monotonic() - start >= 0.5, what="half a second")
+        assert follower.polls - start_polls < 25
+        with open(log, "ab") as f:
+            f.write(b"after the quiet\n")
+        wait_until(lambda: follower.buffered, timeout=2, what="the new line")
+        assert follower.read() == b"after the quiet\n"
+    finally:
+        follower.stop()
+    with pytest.raises(ValueError, match="poll_interval"):
+        LogFollower(log, poll_interval=0.5, max_poll_interval=0.1)

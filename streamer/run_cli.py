@@ -174,7 +174,7 @@ def rehearse(module, options: argparse.Namespace) -> int:
     def watch_events() -> None:
         while not stop.is_set():
             try:
-                event = pipeline.events.get(timeout=0.2)
+                event = pipeline.events.get(timeout=1.0)
             except Exception:
                 continue
             if event.kind == "connected":

@@ -96,6 +96,11 @@ class Relay:
         pending = writer.transport.get_write_buffer_size() if writer is not None else 0
         return max(0, self._sent - pending)
 
+    @property
+    def pings_answered(self) -> int:
+        """Liveness pings the ingest answered (see ``rtmp_probe``)."""
+        return self._probe.answered
+
     def start(self) -> None:
         self._thread.start()
 

@@ -91,7 +91,7 @@ class Relay:
     @property
     def bytes_out(self) -> int:
         """Bytes the upstream socket accepted (handed over minus what still waits in our buffer), including
-        the relay's own RTMP pings (18 bytes a second)."""
+        the relay's own RTMP pings (18 bytes every half second)."""
         writer = self._upstream_writer
         pending = writer.transport.get_write_buffer_size() if writer is not None else 0
         return max(0, self._sent - pending)

@@ -4,7 +4,7 @@ Why: TCP cannot tell a frozen ingest from a slow stream. A frozen process's kern
 advertising a constant receive window until its buffer fills -- tens of KB, i.e. more than 10 s of a
 4 KB/s static-terminal stream. So the relay asks the ingest itself: it slips an RTMP User Control
 PingRequest (message type 4, event 6, chunk stream 2, message stream 0) in between two chunks of the
-publisher's stream about once a second, and watches the ingest's stream for the PingResponse (event 7)
+publisher's stream twice a second, and watches the ingest's stream for the PingResponse (event 7)
 echoing its value. FFmpeg's RTMP code and nginx-rtmp answer ping requests in any role; the answer comes
 only after the ingest has read everything we sent before the ping, so an unanswered ping means the
 ingest's application stopped reading.
@@ -51,7 +51,7 @@ class LivenessProbe:
     Not thread-safe: call it from the relay's event loop only. ``now`` is ``time.monotonic()``.
     """
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.answered = 0  # probes the ingest answered
         self.injected_bytes = 0  # bytes we added to the outgoing stream (not the publisher's)

@@ -39,7 +39,7 @@ def test_real_ingest_answers_pings_and_the_stream_still_decodes(
     events: list[OutputEvent] = []
     sink = NetworkSink(f"rtmp://127.0.0.1:{recording_proxy.port}/live/{rtmp_ingest.key}", on_event=events.append)
     try:
-        stream = SyntheticStream(sink, SECONDS).start()  # paced: about one ping a second goes in
+        stream = SyntheticStream(sink, SECONDS).start()  # paced: about two pings a second go in
         assert stream.done.wait(30) and stream.error is None, stream.error
         assert wait_until(lambda: sink.pings_answered >= 2, 5), sink.pings_answered
     finally:

@@ -129,8 +129,8 @@ def test_unknown_answer_values_are_ignored() -> None:
 
 def test_due_paces_pings() -> None:
     probe, _ = _probing(now=10.0)
-    assert not probe.due(10.5)
-    assert probe.due(11.0)
+    assert not probe.due(10.4)
+    assert probe.due(10.5)
 
 
 def test_outgoing_garbage_turns_probing_off_and_passes_bytes_through(caplog: pytest.LogCaptureFixture) -> None:

@@ -280,6 +280,98 @@ class RecordingProxy:
             pass
 
 
+class PingDeafProxy:
+    """Plain TCP proxy on 127.0.0.1 in front of ``target_port`` that makes the ingest look like one that
+    ignores RTMP pings: it drops every PingRequest on its way in (``pings_dropped`` counts them). It can
+    also stop reading from the publisher (``stop_reading``), i.e. an ingest that froze.
+
+    Dropping a whole type-0 message on chunk stream 2 is safe because the relay sends the publisher's next
+    message on that stream with a full header after each ping.
+
+    Its receive buffer is fixed at ``rcvbuf`` (no autotuning): TCP-window stall detection sees a reader
+    that stops only once the buffer is full, and an autotuned loopback buffer grows to megabytes."""
+
+    def __init__(self, target_port: int, rcvbuf: int = 64 * 1024) -> None:
+        from streamer.media.rtmp_chunks import ChunkTracker
+
+        self._tracker = ChunkTracker()
+        self._held: bytearray | None = None
+        self._held_size = 0
+        self._target_port = target_port
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # inherited by the accepted one
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(1)
+        self.port: int = self._listener.getsockname()[1]
+        self.pings_dropped = 0
+        self._reading = threading.Event()
+        self._reading.set()
+        self._sockets: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, name="ping-deaf-proxy", daemon=True)
+        self._thread.start()
+
+    def stop_reading(self) -> None:
+        self._reading.clear()
+
+    def close(self) -> None:
+        self._reading.set()
+        self._listener.close()
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._thread.join(5.0)
+
+    def _serve(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return
+        self._listener.close()
+        target = socket.create_connection(("127.0.0.1", self._target_port))
+        self._sockets += [client, target]
+        threading.Thread(target=self._pump_back, args=(target, client), daemon=True).start()
+        try:
+            while self._reading.wait() and (data := client.recv(65536)):
+                target.sendall(self._without_pings(data))
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _without_pings(self, data: bytes) -> bytes:
+        out = bytearray()
+        for event in self._tracker.feed(data):
+            if event[0] == "header":
+                header = event[1]
+                if header.csid == 2 and header.type_id == 4 and header.length == 6 and header.starts_message:
+                    self._held = bytearray(header.raw)  # a User Control message: a ping if event 6
+                    self._held_size = len(header.raw) + 6
+                else:
+                    out += header.raw
+            elif event[0] == "raw":
+                if self._held is None:
+                    out += event[1]
+                    continue
+                self._held += event[1]
+                if len(self._held) == self._held_size:
+                    if self._held[-6:-4] == b"\x00\x06":
+                        self.pings_dropped += 1
+                    else:
+                        out += self._held
+                    self._held = None
+        return bytes(out)
+
+    @staticmethod
+    def _pump_back(source: socket.socket, dest: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                dest.sendall(data)
+        except OSError:
+            pass
+
+
 class SyntheticStream:
     """Encodes an H.264 + AAC stream with PyAV into a file object on its own thread, paced to real time.
 

@@ -172,6 +172,11 @@ class NetworkSink:
         """Bytes the upstream socket accepted."""
         return self._relay.bytes_out
 
+    @property
+    def pings_answered(self) -> int:
+        """RTMP pings the ingest answered; 0 if it ignores them (stall detection then relies on TCP)."""
+        return self._relay.pings_answered
+
     def seekable(self) -> bool:
         return False
 

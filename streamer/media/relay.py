@@ -5,8 +5,10 @@ reading and never verifies an ``rtmps://`` certificate. So the child speaks plai
 127.0.0.1, and the relay -- an asyncio loop on its own thread in the *main* process, whose GIL the child
 cannot hold -- owns the real connection: plain TCP for ``rtmp://``, TLS with certificate and hostname
 verification for ``rtmps://``. It forwards bytes, counts them, notices a dead or stalled ingest and can cut
-the connection. Its one piece of RTMP knowledge: given ``public_base``, it rewrites the URL in the
-publisher's ``connect`` command so the ingest sees its own address, not the relay's (``rtmp_connect``).
+the connection. Its RTMP knowledge: given ``public_base``, it rewrites the URL in the publisher's
+``connect`` command so the ingest sees its own address, not the relay's (``rtmp_connect``); and it pings
+the ingest inside the stream to notice an ingest that stopped reading even when the stream is too slow
+for TCP to show it (``rtmp_probe``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streamer.media.rtmp_connect import ConnectRewriter
+from streamer.media.rtmp_probe import LivenessProbe
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +83,23 @@ class Relay:
         self.port: int = self._listener.getsockname()[1]
         self.local_base = f"rtmp://127.0.0.1:{self.port}"  # what the publisher connects to
         self._rewriter = ConnectRewriter(self.local_base, public_base) if public_base is not None else None
+        self._probe = LivenessProbe()
         self._main_task: asyncio.Task[None] | None = None
         self._first_out: asyncio.Event | None = None  # created on the relay loop
         self._thread = threading.Thread(target=self._run, name=f"relay-{self.port}", daemon=True)
 
     @property
     def bytes_out(self) -> int:
-        """Bytes the upstream socket accepted (handed over minus what still waits in our buffer)."""
+        """Bytes the upstream socket accepted (handed over minus what still waits in our buffer), including
+        the relay's own RTMP pings (18 bytes every half second)."""
         writer = self._upstream_writer
         pending = writer.transport.get_write_buffer_size() if writer is not None else 0
         return max(0, self._sent - pending)
+
+    @property
+    def pings_answered(self) -> int:
+        """Liveness pings the ingest answered (see ``rtmp_probe``)."""
+        return self._probe.answered
 
     def start(self) -> None:
         self._thread.start()
@@ -236,7 +246,9 @@ class Relay:
             if not data:
                 # The publisher finished: close gracefully (FIN after the last byte). An abort would
                 # send RST, and the ingest's kernel drops data its application has not read yet.
-                if self._rewriter is not None and (held := self._rewriter.finish()):
+                held = self._rewriter.finish() if self._rewriter is not None else b""
+                held = self._probe.outgoing(held, time.monotonic()) + self._probe.finish()
+                if held:
                     ingest.write(held)
                     self._sent += len(held)
                 try:
@@ -251,6 +263,7 @@ class Relay:
                 data = self._rewriter.feed(data)  # holds back a partial connect command
                 if not data:
                     continue
+            data = self._probe.outgoing(data, time.monotonic())
             ingest.write(data)
             self._sent += len(data)
             try:
@@ -267,6 +280,10 @@ class Relay:
         filled (~20-30 s on Linux defaults, ~2.5 s even with a small SO_SNDBUF). TCP instead tells us the
         right edge of the peer's receive window (bytes acked + advertised window): it moves only when the
         ingest reads. Where TCP_INFO is unavailable we fall back to the kernel-accepted count.
+
+        The window edge keeps moving while the frozen ingest's kernel still has buffer space, which at a
+        few KB/s lasts well over ``stall_timeout``; so where the ingest answers RTMP pings, an unanswered
+        ping catches the freeze too (``LivenessProbe``).
         """
         sock = ingest.get_extra_info("socket")
         last_mark, last_progress = None, time.monotonic()
@@ -277,6 +294,11 @@ class Relay:
                 mark, pending = self.bytes_out, ingest.transport.get_write_buffer_size()
             pending += ingest.transport.get_write_buffer_size()
             now = time.monotonic()
+            if self._probe.stalled(now, self._stall_timeout):
+                self._fail(f"stalled: ingest accepted no data for {self._stall_timeout:.1f} s")
+                return
+            if self._probe.due(now):
+                self._probe.request()
             if mark != last_mark or pending == 0:
                 last_mark, last_progress = mark, now
             elif now - last_progress >= self._stall_timeout:
@@ -309,6 +331,7 @@ class Relay:
                 return
             first = False
             self.bytes_in += len(data)
+            self._probe.incoming(data, time.monotonic())
             child.write(data)
             await child.drain()
 

@@ -28,18 +28,16 @@ import struct
 from dataclasses import dataclass
 
 from streamer.media.amf0 import Amf0Error, decode_values, encode_values
+from streamer.media.rtmp_chunks import DEFAULT_CHUNK_SIZE, SET_CHUNK_SIZE, parse_basic_header
+from streamer.media.rtmp_chunks import EXTENDED_TIMESTAMP as _MAX_EXTENDED
+from streamer.media.rtmp_chunks import HANDSHAKE_BYTES as CLIENT_HANDSHAKE_BYTES
 from streamer.redact import redact_url
 
 log = logging.getLogger(__name__)
 
 RTMP_VERSION = 3
-HANDSHAKE_PACKET = 1536
-CLIENT_HANDSHAKE_BYTES = 1 + 2 * HANDSHAKE_PACKET  # C0 + C1 + C2
-DEFAULT_CHUNK_SIZE = 128
-SET_CHUNK_SIZE = 1
 AMF0_COMMAND = 20
 
-_MAX_EXTENDED = 0xFFFFFF
 # A connect command is ~150 bytes; holding more than this means we misread the stream.
 _MAX_HELD = 64 * 1024
 # Set Chunk Size messages we accept before the connect command.
@@ -234,16 +232,10 @@ def _first_command(buf: bytes) -> tuple[int, ChunkedMessage, int]:
 
 def _basic_header(buf: bytes, pos: int) -> tuple[int, int, bytes, int]:
     """(fmt, chunk stream id, the header's bytes, offset after it) for the 1-, 2- and 3-byte forms."""
-    _need(buf, pos, 1)
-    fmt, low = buf[pos] >> 6, buf[pos] & 0x3F
-    size = 2 if low == 0 else 3 if low == 1 else 1
-    _need(buf, pos, size)
-    if low == 0:
-        csid = buf[pos + 1] + 64
-    elif low == 1:
-        csid = buf[pos + 2] * 256 + buf[pos + 1] + 64
-    else:
-        csid = low
+    parsed = parse_basic_header(buf, pos)
+    if parsed is None:
+        raise IncompleteMessage
+    fmt, csid, size = parsed
     return fmt, csid, bytes(buf[pos : pos + size]), pos + size
 
 

@@ -18,12 +18,12 @@ import json
 import logging
 import queue
 import shlex
-import subprocess
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from streamer.hook_command import run_hook_command
 from streamer.platform import Comment
 
 log = logging.getLogger(__name__)
@@ -184,18 +184,5 @@ class CommentHooks:
 
     def _run_command(self, comment: ViewerComment) -> bool:
         assert self.command is not None
-        try:
-            done = subprocess.run(self.command, input=comment.to_json() + "\n", text=True,
-                                  timeout=self.command_timeout, capture_output=True)
-        except subprocess.TimeoutExpired:
-            log.error("comment command did not finish within %.0f s (killed): %s", self.command_timeout,
-                      self.command[0])
-            return False
-        except OSError as exc:
-            log.error("cannot run comment command %s: %s", self.command[0], exc)
-            return False
-        if done.returncode != 0:
-            log.warning("comment command exited %d: %s", done.returncode, done.stderr.strip()[-300:])
-            return False
-        return True
+        return run_hook_command(self.command, comment.to_json(), timeout=self.command_timeout, what="comment")
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import shlex
-import subprocess
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 import httpx
+
+from streamer.hook_command import run_hook_command
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,7 @@ class OperatorNotifier:
 
     def _run_command(self, payload: str) -> bool:
         assert self.command is not None
-        try:
-            done = subprocess.run(self.command, input=payload + "\n", text=True, capture_output=True,
-                                  timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            log.error("notify command did not finish within %.0f s (killed)", self.timeout)
-            return False
-        except OSError as exc:
-            log.error("cannot run notify command %s: %s", self.command[0], exc)
-            return False
-        if done.returncode != 0:
-            log.error("notify command exited %d: %s", done.returncode, done.stderr.strip()[-300:])
+        if not run_hook_command(self.command, payload, timeout=self.timeout, what="notify"):
             return False
         log.info("operator notified through %s", self.command[0])
         return True

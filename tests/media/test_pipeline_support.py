@@ -12,21 +12,12 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from tests.ingest import wait_until  # noqa: F401 - re-exported for the pipeline tests
+
 W, H = 1280, 720
 RED = (230, 30, 30)
 BACKGROUND_TOP = (20, 60, 160)  # the upper half of the synthetic background
 BACKGROUND_BOTTOM = (30, 140, 40)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` passes (a condition wait, not a fixed sleep)."""
-    event = threading.Event()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        event.wait(interval)
-    return predicate()
 
 
 class SyntheticSource:

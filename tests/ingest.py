@@ -226,24 +226,25 @@ class TlsTerminator:
             writer.transport.abort()
 
 
-class RecordingProxy:
-    """Plain TCP proxy on 127.0.0.1 in front of ``target_port`` that keeps every client->server byte in
-    ``received`` (what the ingest was sent), for one connection. Threads with blocking sockets: the
-    publisher runs in a child process, so nothing here competes with a GIL-holding connect."""
+class _LoopbackProxy:
+    """A plain TCP proxy on 127.0.0.1 in front of ``target_port``, for one connection. Subclasses decide what
+    happens to the client->server bytes (``_inbound``) and whether to keep reading (``_may_read``). Threads
+    with blocking sockets: the publisher runs in a child process, so nothing here competes with a
+    GIL-holding connect."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, name: str, rcvbuf: int | None = None) -> None:
         self._target_port = target_port
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=1)
+        self._listener = socket.socket()
+        if rcvbuf:
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # inherited when accepted
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(1)
         self.port: int = self._listener.getsockname()[1]
-        self.received = bytearray()
-        self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, name="recording-proxy", daemon=True)
-        self._thread.start()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
 
-    def snapshot(self) -> bytes:
-        with self._lock:
-            return bytes(self.received)
+    def _start(self) -> None:
+        self._thread.start()
 
     def close(self) -> None:
         self._listener.close()
@@ -255,6 +256,12 @@ class RecordingProxy:
             sock.close()
         self._thread.join(5.0)
 
+    def _may_read(self) -> bool:
+        return True
+
+    def _inbound(self, data: bytes) -> bytes:
+        return data
+
     def _serve(self) -> None:
         try:
             client, _ = self._listener.accept()
@@ -263,27 +270,48 @@ class RecordingProxy:
         self._listener.close()
         target = socket.create_connection(("127.0.0.1", self._target_port))
         self._sockets += [client, target]
-        back = threading.Thread(target=self._pump, args=(target, client, False), daemon=True)
+        back = threading.Thread(target=self._pump_back, args=(target, client), daemon=True)
         back.start()
-        self._pump(client, target, True)
+        try:
+            while self._may_read() and (data := client.recv(65536)):
+                target.sendall(self._inbound(data))
+            target.shutdown(socket.SHUT_WR)  # pass the publisher's graceful end on as a FIN
+        except OSError:
+            pass
         back.join(5.0)
 
-    def _pump(self, source: socket.socket, dest: socket.socket, record: bool) -> None:
+    @staticmethod
+    def _pump_back(source: socket.socket, dest: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                if record:
-                    with self._lock:
-                        self.received += data
                 dest.sendall(data)
-            dest.shutdown(socket.SHUT_WR)  # pass the publisher's graceful end on as a FIN
         except OSError:
             pass
 
 
-class PingDeafProxy:
-    """Plain TCP proxy on 127.0.0.1 in front of ``target_port`` that makes the ingest look like one that
-    ignores RTMP pings: it drops every PingRequest on its way in (``pings_dropped`` counts them). It can
-    also stop reading from the publisher (``stop_reading``), i.e. an ingest that froze.
+class RecordingProxy(_LoopbackProxy):
+    """Keeps every client->server byte in ``received`` (what the ingest was sent)."""
+
+    def __init__(self, target_port: int) -> None:
+        super().__init__(target_port, "recording-proxy")
+        self.received = bytearray()
+        self._lock = threading.Lock()
+        self._start()
+
+    def snapshot(self) -> bytes:
+        with self._lock:
+            return bytes(self.received)
+
+    def _inbound(self, data: bytes) -> bytes:
+        with self._lock:
+            self.received += data
+        return data
+
+
+class PingDeafProxy(_LoopbackProxy):
+    """Makes the ingest look like one that ignores RTMP pings: it drops every PingRequest on its way in
+    (``pings_dropped`` counts them). It can also stop reading from the publisher (``stop_reading``), i.e. an
+    ingest that froze.
 
     Dropping a whole type-0 message on chunk stream 2 is safe because the relay sends the publisher's next
     message on that stream with a full header after each ping.
@@ -294,53 +322,26 @@ class PingDeafProxy:
     def __init__(self, target_port: int, rcvbuf: int = 64 * 1024) -> None:
         from streamer.media.rtmp_chunks import ChunkTracker
 
+        super().__init__(target_port, "ping-deaf-proxy", rcvbuf=rcvbuf)
         self._tracker = ChunkTracker()
         self._held: bytearray | None = None
         self._held_size = 0
-        self._target_port = target_port
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # inherited by the accepted one
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(1)
-        self.port: int = self._listener.getsockname()[1]
         self.pings_dropped = 0
         self._reading = threading.Event()
         self._reading.set()
-        self._sockets: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, name="ping-deaf-proxy", daemon=True)
-        self._thread.start()
+        self._start()
 
     def stop_reading(self) -> None:
         self._reading.clear()
 
     def close(self) -> None:
         self._reading.set()
-        self._listener.close()
-        for sock in list(self._sockets):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-        self._thread.join(5.0)
+        super().close()
 
-    def _serve(self) -> None:
-        try:
-            client, _ = self._listener.accept()
-        except OSError:
-            return
-        self._listener.close()
-        target = socket.create_connection(("127.0.0.1", self._target_port))
-        self._sockets += [client, target]
-        threading.Thread(target=self._pump_back, args=(target, client), daemon=True).start()
-        try:
-            while self._reading.wait() and (data := client.recv(65536)):
-                target.sendall(self._without_pings(data))
-            target.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+    def _may_read(self) -> bool:
+        return self._reading.wait()
 
-    def _without_pings(self, data: bytes) -> bytes:
+    def _inbound(self, data: bytes) -> bytes:
         out = bytearray()
         for event in self._tracker.feed(data):
             if event[0] == "header":
@@ -362,14 +363,6 @@ class PingDeafProxy:
                         out += self._held
                     self._held = None
         return bytes(out)
-
-    @staticmethod
-    def _pump_back(source: socket.socket, dest: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                dest.sendall(data)
-        except OSError:
-            pass
 
 
 class SyntheticStream:

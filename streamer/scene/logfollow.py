@@ -10,10 +10,12 @@ the buffer outgrows ``max_buffered`` the oldest part is dropped, keeping only th
 ``keep_bytes`` from a line start, and the reader is told "… skipped N lines".  Notes for the
 viewer are short dim (ANSI) lines in the byte stream itself.
 
-Polling: every ``poll_interval`` while the log is active; once it has been quiet for
-``idle_after`` seconds the interval doubles with every further ``idle_after`` of quiet, up to
-``max_poll_interval`` (well below ``tail -F``'s one second).  Each wake-up of a thread costs tens of microseconds of CPU on a
-small VM, so a quiet log should not wake the follower twenty times a second.
+Waking up: each wake-up of a thread costs tens of microseconds of CPU on a small VM, so the follower
+sleeps until inotify says the file (or its name in the directory) changed, at most one wake-up per
+``poll_interval`` under a flood of small writes, and at least every ``max_poll_interval`` as a safety
+net (see ``filewatch.py``).  Without inotify it polls: every ``poll_interval`` while the log is active;
+once it has been quiet for ``idle_after`` seconds the interval doubles with every further ``idle_after``
+of quiet, up to ``max_poll_interval`` (well below ``tail -F``'s one second).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import os
 import threading
 import time
 from pathlib import Path
+
+from .filewatch import FileChangeWaiter
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ class LogFollower:
     def __init__(
         self, path: str | os.PathLike, *, max_buffered: int = 64 * 1024, keep_bytes: int = 8 * 1024,
         max_line_bytes: int = 4096, poll_interval: float = 0.05, max_poll_interval: float = 0.25,
-        idle_after: float = 1.0, from_start: bool = False,
+        idle_after: float = 1.0, from_start: bool = False, use_inotify: bool = True,
     ) -> None:
         if not 0 < keep_bytes <= max_buffered:
             raise ValueError("need 0 < keep_bytes <= max_buffered")
@@ -64,6 +68,9 @@ class LogFollower:
         self.max_buffered, self.keep_bytes = max_buffered, keep_bytes
         self.max_line_bytes, self.poll_interval = max_line_bytes, poll_interval
         self._from_start = from_start
+        self._use_inotify = use_inotify
+        self._waiter: FileChangeWaiter | None = None  # made by the thread, closed when it ends
+        self._last_wake = 0.0
         self._lock = threading.Lock()
         self._buf = bytearray()
         self._skipped_lines = 0  # pending "skipped" note, shown at the front of the next read
@@ -81,7 +88,7 @@ class LogFollower:
         self.reopened = 0
         self.truncated = 0
         self.bytes_read = 0
-        self.polls = 0  # waits between polls (shows the idle back-off)
+        self.polls = 0  # waits between reads (shows the idle back-off)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "LogFollower":
@@ -92,6 +99,9 @@ class LogFollower:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        waiter = self._waiter
+        if waiter is not None:
+            waiter.wake()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -107,6 +117,12 @@ class LogFollower:
     def is_following(self) -> bool:
         """True once the file is open (it exists); False while waiting for it to appear."""
         return self._open_event.is_set()
+
+    @property
+    def uses_inotify(self) -> bool:
+        """True while changes to the file wake the follower at once (else it polls)."""
+        waiter = self._waiter
+        return waiter is not None and waiter.active
 
     @property
     def buffered(self) -> int:
@@ -183,11 +199,17 @@ class LogFollower:
         return bytes(out)
 
     def _run(self) -> None:
+        self._waiter = FileChangeWaiter(self.path, use_inotify=self._use_inotify)
+        if self._stop.is_set():
+            self._waiter.wake()  # stop() came before the waiter existed
         try:
             self._follow()
         except Exception:  # never let a follower crash silently: the terminal would just freeze
             log.exception("log follower for %s failed", self.path)
             self._push(_note("[log follower stopped: see the streamer's log]"))
+        finally:
+            waiter, self._waiter = self._waiter, None
+            waiter.close()
 
     def _open(self, first: bool) -> tuple | None:
         try:
@@ -197,6 +219,8 @@ class LogFollower:
         except OSError as exc:
             log.warning("cannot open %s: %s", self.path, exc)
             return None
+        if self._waiter is not None:
+            self._waiter.watch_open_file()
         st = os.fstat(f.fileno())
         if first and not self._from_start and st.st_size > self.keep_bytes:
             f.seek(st.st_size - self.keep_bytes)
@@ -204,7 +228,20 @@ class LogFollower:
         return f, (st.st_dev, st.st_ino)
 
     def _idle_wait(self, quiet_since: float) -> None:
-        """Wait before the next poll: short while the log is active, longer the longer it stays quiet."""
+        """Wait before the next read: until the file changes (inotify), or a poll interval that is short
+        while the log is active and longer the longer it stays quiet."""
+        waiter = self._waiter
+        if waiter is not None and waiter.ensure_watching():
+            self.polls += 1
+            if waiter.wait(self.max_poll_interval):
+                # Woken by a change: under a flood of small writes read at most once per poll_interval
+                # (the writes pile up in the file meanwhile and are read in one go).
+                now = time.monotonic()
+                early = self._last_wake + self.poll_interval - now
+                if early > 0:
+                    self._stop.wait(early)
+                self._last_wake = time.monotonic()
+            return
         interval = self.poll_interval
         quiet = time.monotonic() - quiet_since
         if quiet > self.idle_after:

@@ -5,8 +5,9 @@ the cursor starts on the bottom row so text scrolls up from the bottom like ``ta
 newest line is always visible.
 
 Cost model (frame thread): the pyte screen is only read in ``_sync`` (called by ``Stage.render``).
-When the screen scrolled, the already drawn pixels are moved with one numpy slice move and only
-rows whose content differs are composed from cached glyph cells; unchanged frames cost nothing.
+The drawn grid is a ring of text rows: a scroll only advances the ring's top row (no pixels move),
+and only rows whose content differs are composed from cached glyph cells; unchanged frames cost
+nothing.  Copying out (``_blit``) unrolls the ring in at most two slices.
 The scroll is reported to the stage as a move (see ``Node._moves``), so the frame and its YUV copy
 move rows too instead of redrawing and reconverting the whole grid.
 ``feed`` may be called from any thread.
@@ -83,9 +84,12 @@ class TerminalView(Node):
         self._screen = _TrackingScreen(self.columns, self.rows)
         self._stream = pyte.Stream(self._screen)
         self._reset_cursor()
-        self._surface = np.empty((self._height, self._width, 3), np.uint8)
-        self._surface[:] = self._bg
-        self._keys: list[tuple | None] = [None] * self.rows  # what each surface row shows
+        # The grid's pixels as a ring of text rows: screen row y is drawn at ring row (y + _top) % rows,
+        # so scrolling by n rows is _top += n instead of moving 2.7 MB (the stage moves its frame anyway).
+        self._grid = np.empty((self.rows * lh, self.columns * cw, 3), np.uint8)
+        self._grid[:] = self._bg
+        self._top = 0
+        self._keys: list[tuple | None] = [None] * self.rows  # what each screen row shows
         self.bytes_fed = 0
 
     def _reset_cursor(self) -> None:
@@ -157,7 +161,7 @@ class TerminalView(Node):
     # -- frame thread ---------------------------------------------------------------------
     def _sync(self) -> None:
         lh = self._cells.line_h
-        grid = self._surface[self._gy:self._gy + self.rows * lh, self._gx:self._gx + self.columns * self._cells.cell_w]
+        grid = self._grid
         changed: list[int] = []
         with self._lock:
             screen = self._screen
@@ -167,7 +171,7 @@ class TerminalView(Node):
                 self._keys = [None] * self.rows
                 dirty = set(range(self.rows))
             elif scrolled:
-                grid[:-scrolled * lh] = grid[scrolled * lh:]
+                self._top = (self._top + scrolled) % self.rows
                 self._keys = self._keys[scrolled:] + [None] * scrolled
                 dirty.update(range(self.rows - scrolled, self.rows))
             cols = range(self.columns)
@@ -177,7 +181,8 @@ class TerminalView(Node):
                 line = screen.buffer[y]
                 key = tuple(map(line.__getitem__, cols))
                 if key != self._keys[y]:
-                    grid[y * lh:(y + 1) * lh] = self._cells.row(key, self.columns)
+                    ring = (y + self._top) % self.rows
+                    grid[ring * lh:(ring + 1) * lh] = self._cells.row(key, self.columns)
                     self._keys[y] = key
                     changed.append(y)
         if 0 < scrolled < self.rows:
@@ -196,8 +201,25 @@ class TerminalView(Node):
         return True
 
     def _blit(self, dst: np.ndarray, sx: int, sy: int) -> None:  # type: ignore[override]
+        """Fill ``dst`` with the node's pixels from node-local (sx, sy): margins, then the ring unrolled."""
         h, w = dst.shape[:2]
-        dst[:] = self._surface[sy:sy + h, sx:sx + w]
+        grid = self._grid
+        gh, gw = grid.shape[:2]
+        # The part of dst that the grid covers, in node-local pixels.
+        x0, x1 = max(sx, self._gx), min(sx + w, self._gx + gw)
+        y0, y1 = max(sy, self._gy), min(sy + h, self._gy + gh)
+        if x1 <= x0 or y1 <= y0:
+            dst[:] = self._bg
+            return
+        if (x0, x1, y0, y1) != (sx, sx + w, sy, sy + h):
+            dst[:] = self._bg  # margins around the grid
+        cols = slice(x0 - self._gx, x1 - self._gx)
+        out = dst[:, x0 - sx:x1 - sx]
+        ring = (y0 - self._gy + self._top * self._cells.line_h) % gh  # ring pixel row of local row y0
+        first = min(y1 - y0, gh - ring)
+        out[y0 - sy:y0 - sy + first] = grid[ring:ring + first, cols]
+        if first < y1 - y0:  # wrapped past the ring's end: the rest starts at its top
+            out[y0 - sy + first:y1 - sy] = grid[:y1 - y0 - first, cols]
 
     def _draw(self, canvas: PILImage.Image, ox: int, oy: int, opacity: float) -> None:
         # Only the part inside the canvas is converted (the canvas is one damaged region).
@@ -205,7 +227,9 @@ class TerminalView(Node):
         x1, y1 = min(self._width, canvas.width - ox), min(self._height, canvas.height - oy)
         if x1 <= x0 or y1 <= y0:
             return
-        im = PILImage.fromarray(np.ascontiguousarray(self._surface[y0:y1, x0:x1]))
+        pixels = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        self._blit(pixels, x0, y0)
+        im = PILImage.fromarray(pixels)
         if opacity >= 1.0:
             canvas.paste(im, (ox + x0, oy + y0))
         else:

@@ -185,3 +185,43 @@ def test_feeding_from_another_thread_while_rendering(term_stage, wait_until):
     assert stage.render() == []
     # What is on the frame is what the emulator holds: the bottom row is drawn, in green.
     assert is_green(row_pixels(stage, term, term.rows - 1)).sum() > 50
+
+
+def _reference_pixels(term: TerminalView) -> np.ndarray:
+    """The node's pixels drawn from scratch: background, then every screen row from the glyph cells."""
+    cw, lh = term.cell_size
+    ref = np.empty((term._height, term._width, 3), np.uint8)
+    ref[:] = term._bg
+    screen = term._screen
+    for y in range(term.rows):
+        r = term.row_rect(y)
+        ref[r.y:r.y + lh, r.x:r.x + r.w] = term._cells.row(tuple(screen.buffer[y][x] for x in range(term.columns)),
+                                                          term.columns)
+    return ref
+
+
+def test_ring_of_rows_unrolls_to_the_screen_after_many_scrolls_with_margins():
+    # A box that is not a whole number of cells leaves margins around the grid; 300 lines wrap the ring
+    # of rows many times, by one and by several rows at once.
+    import random
+
+    rng = random.Random(5)
+    stage = Stage(1300, 740)
+    term = stage.root.add(TerminalView(x=5, y=4, width=1290, height=731))
+    assert term._gx > 0 and term._gy > 0
+    n = 0
+    for _ in range(60):
+        lines = rng.choice([0, 1, 1, 2, 7])
+        term.feed("".join(f"\x1b[3{rng.randrange(8)}mline {n + i} " + "x" * rng.randrange(150) + "\x1b[0m\n"
+                          for i in range(lines)))
+        n += lines
+        stage.render()
+        ref = _reference_pixels(term)
+        assert np.array_equal(stage.frame[4:4 + 731, 5:5 + 1290], ref)
+        for _ in range(3):  # partial blits, as the compositor asks for damaged regions
+            sx, sy = rng.randrange(1290), rng.randrange(731)
+            w, h = rng.randrange(1, 1291 - sx), rng.randrange(1, 732 - sy)
+            dst = np.zeros((h, w, 3), np.uint8)
+            term._blit(dst, sx, sy)
+            assert np.array_equal(dst, ref[sy:sy + h, sx:sx + w])
+    assert term._top != 0  # the ring really turned

@@ -160,8 +160,16 @@ class PacketQueue:
     def get_all(self, timeout: float | None = None) -> list[tuple[PacketKind, Any]]:
         """Everything queued, oldest first (waiting up to ``timeout`` for something); [] on timeout."""
         with self._cond:
-            if not self._items and not self._cond.wait_for(lambda: self._items, timeout):
-                return []
+            if not self._items:
+                # A plain wait, not wait_for(): no predicate closure per wake-up.  The mux thread wakes
+                # about once per frame, so its fixed Python cost is paid 30 times a second.
+                if timeout is None:
+                    while not self._items:
+                        self._cond.wait()
+                else:
+                    self._cond.wait(timeout)
+                    if not self._items:
+                        return []
             items = list(self._items)
             self._items.clear()
             self._video = self._audio = 0

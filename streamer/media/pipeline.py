@@ -312,16 +312,18 @@ class Pipeline:
                 stop_event = self._stop_event
                 if stop_event is not None and stop_event.is_set():
                     break
-                slot, skipped = self.clock.catch_up(slot)
+                now = self.clock.now()
+                slot, skipped = self.clock.catch_up(slot, now)
                 self._frames_skipped += skipped
-                with self._control:
-                    end_slot = self._end_slot
+                # Plain reads: each is one atomic attribute load, and a value set a moment later is seen
+                # at the next frame; the lock is only needed to hand over a pending switch as a whole.
+                end_slot = self._end_slot
                 if end_slot is not None and slot >= end_slot:
                     break
-                self._apply_pending_switch(slot)
+                if self._pending is not None:
+                    self._apply_pending_switch(slot)
                 self._one_frame(slot)
                 slot += 1
-                now = time.monotonic()
                 if now >= next_health:
                     log.info("health: %s", self.health_line())
                     next_health = now + self.health_interval
@@ -344,7 +346,7 @@ class Pipeline:
                 if self._needs_full_convert:
                     self.frame_store.update_all(self.source.frame)
                     self._needs_full_convert = False
-                else:
+                elif rects or moves:  # most frames of a calm scene change nothing
                     self.frame_store.update(self.source.frame, rects, moves)
             except Exception as exc:  # noqa: BLE001 - e.g. malformed rects: treat like a failed render
                 self._report_render_error(slot, exc)

@@ -186,27 +186,8 @@ class Relay:
                 ),
                 self._connect_timeout,
             )
-        except ssl.SSLCertVerificationError as exc:
-            why = exc.verify_message or exc.reason or "unknown reason"
-            self._fail(
-                f"TLS certificate verify failed for host {host} ({why}): use --ca-file or fix the "
-                "ingest's certificate"
-            )
-            raise asyncio.CancelledError from exc
-        except ssl.SSLError as exc:
-            self._fail(f"TLS handshake with {where} failed: {exc.reason or exc}")
-            raise asyncio.CancelledError from exc
-        except TimeoutError as exc:
-            self._fail(f"cannot connect to {where}: no answer within {self._connect_timeout:.1f} s")
-            raise asyncio.CancelledError from exc
-        except socket.gaierror as exc:
-            self._fail(f"cannot resolve ingest host {host}: {exc.strerror}")
-            raise asyncio.CancelledError from exc
-        except ConnectionRefusedError as exc:
-            self._fail(f"cannot connect to {where}: connection refused")
-            raise asyncio.CancelledError from exc
-        except OSError as exc:
-            self._fail(f"cannot connect to {where}: {exc.strerror or exc}")
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError and socket.gaierror are OSErrors too
+            self._fail(self._connect_failure(exc, host, where))
             raise asyncio.CancelledError from exc
         sock = writer.get_extra_info("socket")
         if sock is not None:
@@ -215,6 +196,22 @@ class Relay:
         writer.transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
         log.info("relay connected to %s (%s)", where, "TLS verified" if self._ssl else "plain TCP")
         return reader, writer
+
+    def _connect_failure(self, exc: BaseException, host: str, where: str) -> str:
+        """The one-line reason a connection to the ingest could not be made."""
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            why = exc.verify_message or exc.reason or "unknown reason"
+            return (f"TLS certificate verify failed for host {host} ({why}): use --ca-file or fix the "
+                    "ingest's certificate")
+        if isinstance(exc, ssl.SSLError):
+            return f"TLS handshake with {where} failed: {exc.reason or exc}"
+        if isinstance(exc, TimeoutError):
+            return f"cannot connect to {where}: no answer within {self._connect_timeout:.1f} s"
+        if isinstance(exc, socket.gaierror):
+            return f"cannot resolve ingest host {host}: {exc.strerror}"
+        if isinstance(exc, ConnectionRefusedError):
+            return f"cannot connect to {where}: connection refused"
+        return f"cannot connect to {where}: {getattr(exc, 'strerror', None) or exc}"
 
     async def _forward(
         self,

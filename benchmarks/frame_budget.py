@@ -20,9 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -45,19 +45,34 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(ordered), 2), "p95": round(pick(0.95), 2), "p99": round(pick(0.99), 2)}
 
 
-class LogWriter(threading.Thread):
-    """Appends a line every 1/rate seconds of wall time, like an agent narrating its work."""
+class LogWriter:
+    """Appends a line every 1/rate seconds of wall time, like an agent narrating its work.
+
+    It runs in a child process, as the agent would: its CPU is not the streamer's and must not be
+    counted in the process CPU this benchmark reports."""
+
+    SCRIPT = (
+        "import sys, time\n"
+        "path, rate, line = sys.argv[1], float(sys.argv[2]), sys.argv[3]\n"
+        "start, n = time.monotonic(), 0\n"
+        "with open(path, 'a', buffering=1) as log:\n"
+        "    while True:\n"
+        "        time.sleep(max(0.0, start + n / rate - time.monotonic()))\n"
+        "        log.write(line.format(n=n))\n"
+        "        n += 1\n"
+    )
 
     def __init__(self, path: Path, rate: float) -> None:
-        super().__init__(name="bench-log-writer", daemon=True)
-        self.path, self.rate, self.stop = path, rate, threading.Event()
+        self.path, self.rate = path, rate
+        self.process: subprocess.Popen | None = None
 
-    def run(self) -> None:
-        start, n = time.monotonic(), 0
-        with open(self.path, "a", buffering=1) as log:
-            while not self.stop.wait(max(0.0, start + n / self.rate - time.monotonic())):
-                log.write(LINE.format(n=n))
-                n += 1
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(self.path), str(self.rate), LINE])
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
 
 
 class FullRewrite:
@@ -79,24 +94,34 @@ class FullRewrite:
 
 
 class Recorder:
-    """Collects frame timings and the process CPU clock over the steady state (after a warm-up second, in
-    which encoder start-up, imports and the first full draw would otherwise weigh on a short run)."""
+    """Collects frame timings, and the process CPU clock over the steady state: from a warm-up second
+    (in which encoder start-up, imports and the first full draw would otherwise weigh on a short run)
+    to the last whole second before the end.  The CPU clock is read only at those two frames: reading
+    it costs a system call, and this hook runs in the frame thread whose CPU it measures."""
 
     WARMUP_FRAMES = 30
 
-    def __init__(self) -> None:
+    def __init__(self, end_slot: int) -> None:
         self.timings: list[FrameTiming] = []
+        self.end_slot = end_slot
         self.cpu_start = self.cpu_end = 0.0
+        self.window: tuple[int, int] | None = None  # (first, last) index into timings
 
     def __call__(self, timing: FrameTiming) -> None:
-        self.timings.append(timing)
-        if len(self.timings) == self.WARMUP_FRAMES:
+        timings = self.timings
+        timings.append(timing)
+        if len(timings) == self.WARMUP_FRAMES:
             self.cpu_start = time.process_time()
-        self.cpu_end = time.process_time()
+        elif self.window is None and timing.slot >= self.end_slot and len(timings) > self.WARMUP_FRAMES:
+            self.cpu_end = time.process_time()
+            self.window = (self.WARMUP_FRAMES, len(timings))
 
     @property
     def steady(self) -> list[FrameTiming]:
-        return self.timings[self.WARMUP_FRAMES:]
+        if self.window is None:
+            raise RuntimeError("the run ended before the measurement window closed; give it more --seconds")
+        first, last = self.window
+        return self.timings[first:last]
 
 
 def run_case(case: str, seconds: float, workdir: Path) -> dict:
@@ -106,7 +131,7 @@ def run_case(case: str, seconds: float, workdir: Path) -> dict:
     if case == "worst":
         module = FullRewrite(module)
     source = SceneSource(module, Namespace(log=str(log_path)))
-    recorder = Recorder()
+    recorder = Recorder(end_slot=int(seconds * 30) - 30)
     pipeline = Pipeline(source, EncoderSettings(), health_interval=3600, on_frame=recorder)
     writer = LogWriter(log_path, 5.0) if case == "scrolling" else None
     wall0 = time.monotonic()
@@ -117,7 +142,7 @@ def run_case(case: str, seconds: float, workdir: Path) -> dict:
         stats = pipeline.run(duration=seconds)
     finally:
         if writer:
-            writer.stop.set()
+            writer.stop()
         pipeline.stop()
         source.close()
     steady = recorder.steady

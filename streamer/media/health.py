@@ -9,34 +9,32 @@ from collections import deque
 from dataclasses import dataclass
 
 
-class RecentTimings:
-    """The last ``size`` samples of something (ms); thread-safe enough for one writer, many readers."""
+class FrameStamps:
+    """The last ``size`` frames' stage boundaries, as ``(start, rendered, converted, encoded)``
+    perf-counter stamps: one append per frame (the frame thread's only bookkeeping), read by others.
 
-    def __init__(self, size: int = 300) -> None:
-        self._values: deque[float] = deque(maxlen=size)
+    ``deque.append`` and ``list(deque)`` are atomic under the GIL, so readers need no lock."""
 
-    def add(self, value: float) -> None:
-        self._values.append(value)
+    def __init__(self, size: int = 300, fps_window: int = 60) -> None:
+        self._stamps: deque[tuple[float, float, float, float]] = deque(maxlen=size)
+        self._fps_window = fps_window
 
-    def p50(self) -> float:
-        values = list(self._values)
-        return statistics.median(values) if values else 0.0
+    def add(self, stamps: tuple[float, float, float, float]) -> None:
+        self._stamps.append(stamps)
 
-
-class FrameRate:
-    """Frames per second over the last couple of seconds of frame timestamps."""
-
-    def __init__(self, window: int = 60) -> None:
-        self._stamps: deque[float] = deque(maxlen=window)
-
-    def tick(self, now: float) -> None:
-        self._stamps.append(now)
+    def p50_ms(self) -> tuple[float, float, float]:
+        """Median render, convert and encode milliseconds over the kept frames (zeros before any)."""
+        recent = list(self._stamps)
+        if not recent:
+            return 0.0, 0.0, 0.0
+        return tuple(statistics.median((s[i + 1] - s[i]) * 1000 for s in recent) for i in range(3))  # type: ignore[return-value]
 
     def fps(self) -> float:
-        stamps = list(self._stamps)
-        if len(stamps) < 2 or stamps[-1] <= stamps[0]:
+        """Frames per second over the last ``fps_window`` frame starts."""
+        starts = [s[0] for s in list(self._stamps)[-self._fps_window:]]
+        if len(starts) < 2 or starts[-1] <= starts[0]:
             return 0.0
-        return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+        return (len(starts) - 1) / (starts[-1] - starts[0])
 
 
 @dataclass(frozen=True)

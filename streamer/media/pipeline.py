@@ -12,15 +12,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from streamer.media.audio import AAC_FRAME_SAMPLES, AudioSource, AudioTrack, SilenceSource
 from streamer.media.clock import StreamClock
 from streamer.media.events import OutputEvent
-from streamer.media.health import FrameRate, PipelineStats, RateLimitedLog, RecentTimings, format_health_line
+from streamer.media.health import FrameStamps, PipelineStats, RateLimitedLog, format_health_line
 from streamer.media.muxer import SinkFactory, target_kind
 from streamer.media.output import Output
 from streamer.media.settings import EncoderSettings
@@ -48,10 +47,10 @@ class FrameSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class FrameTiming:
+class FrameTiming(NamedTuple):
     """What one frame cost, for benchmarks: wall ms per stage, and the CPU ms the video encoder alone used
-    (``time.thread_time`` around the encode call: with ``threads=1`` libx264 runs in the calling thread)."""
+    (``time.thread_time`` around the encode call: with ``threads=1`` libx264 runs in the calling thread).
+    A named tuple because one is built per frame in the frame thread while a benchmark watches."""
 
     slot: int
     render_ms: float
@@ -121,10 +120,7 @@ class Pipeline:
         self._frames_skipped = 0
         self._render_errors = RateLimitedLog(10.0)
         self._needs_full_convert = True
-        self._render_ms = RecentTimings()
-        self._convert_ms = RecentTimings()
-        self._encode_ms = RecentTimings()
-        self._fps = FrameRate()
+        self._stamps = FrameStamps()
         self._max_queue_depth = 0
 
     # --- control (any thread) ------------------------------------------------------------------------
@@ -197,6 +193,7 @@ class Pipeline:
         totals = self._retired_totals
         current = self._output
         depth = sum(o.queue.depth for o in outputs)
+        render_ms, convert_ms, encode_ms = self._stamps.p50_ms()
         self._max_queue_depth = max([self._max_queue_depth, *(o.queue.max_depth for o in outputs)])
         return PipelineStats(
             frames_rendered=self._frames_rendered,
@@ -208,16 +205,16 @@ class Pipeline:
             packets_discarded=totals["discarded"] + sum(o.discarded for o in outputs),
             audio_packets_dropped=totals["audio_dropped"] + sum(o.queue.audio_dropped for o in outputs),
             audio_packets_sent=totals["audio_sent"] + sum(o.audio_sent for o in outputs),
-            render_ms=self._render_ms.p50(),
-            convert_ms=self._convert_ms.p50(),
-            encode_ms=self._encode_ms.p50(),
+            render_ms=render_ms,
+            convert_ms=convert_ms,
+            encode_ms=encode_ms,
             queue_depth=depth,
             queued_video=sum(o.queue.video_depth for o in outputs),
             max_queue_depth=self._max_queue_depth,
             bytes_out=totals["bytes"] + sum(o.bytes_out for o in outputs),
             outputs=self._generation + 1,
             output_alive=current is not None and not current.dead,
-            fps=self._fps.fps(),
+            fps=self._stamps.fps(),
             uptime=0.0 if self._started_at is None else time.monotonic() - self._started_at,
         )
 
@@ -305,8 +302,10 @@ class Pipeline:
         try:
             while True:
                 delay = self.clock.deadline(slot) - self.clock.now()
-                if delay > 0 and self._stop.wait(delay):
-                    break
+                if delay > 0:
+                    # A plain sleep: at most one frame long, so stop() still lands within a frame, and
+                    # cheaper than Event.wait (which builds a lock and a waiter list every time).
+                    time.sleep(delay)
                 if self._stop.is_set():
                     break
                 stop_event = self._stop_event
@@ -358,10 +357,7 @@ class Pipeline:
         t2 = time.perf_counter()
         self._encode(slot)
         t3 = time.perf_counter()
-        self._render_ms.add((t1 - t0) * 1000)
-        self._convert_ms.add((t2 - t1) * 1000)
-        self._encode_ms.add((t3 - t2) * 1000)
-        self._fps.tick(time.monotonic())
+        self._stamps.add((t0, t1, t2, t3))
         if self._on_frame is not None:
             self._on_frame(FrameTiming(slot, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
                                        self._video_encoder_cpu_ms))

@@ -27,6 +27,8 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
+from streamer.rowmove import move_rows
+
 Rect = tuple[int, int, int, int]
 Move = tuple[Rect, int]  # (source rect, dy): the rect's rows now lie dy rows lower (negative: higher)
 
@@ -160,10 +162,9 @@ class YuvFrameStore:
         if y < 0 or y + h > self.height or y + dy < 0 or y + h + dy > self.height:
             return False
         luma, u, v = self._lines
-        luma[y + dy : y + h + dy] = luma[y : y + h]
-        c0, c1, cdy = y // 2, (y + h) // 2, dy // 2
-        u[c0 + cdy : c1 + cdy] = u[c0:c1]
-        v[c0 + cdy : c1 + cdy] = v[c0:c1]
+        move_rows(luma, y, y + dy, h)
+        move_rows(u, y // 2, (y + dy) // 2, h // 2)
+        move_rows(v, y // 2, (y + dy) // 2, h // 2)
         self.rows_moved += h
         return True
 

@@ -20,6 +20,7 @@ import types
 import numpy as np
 from PIL import Image as PILImage
 
+from ..rowmove import move_rows
 from .colors import Color, to_rgba
 from .geometry import Rect, merge_damage
 from .node import Group, Node, leaves
@@ -154,7 +155,10 @@ class Stage:
             for r in before:
                 damage.append(r.moved(0, dy).intersect(dest))
             frame = self.frame
-            frame[dest.y:dest.bottom, dest.x:dest.right] = frame[src.y:src.bottom, src.x:src.right]
+            if src.x == 0 and src.w == self.width:
+                move_rows(frame, src.y, dest.y, src.h)  # full width: one memmove, no temporary
+            else:
+                frame[dest.y:dest.bottom, dest.x:dest.right] = frame[src.y:src.bottom, src.x:src.right]
             applied.append((src, dy))
             touched.append(area)
         return applied

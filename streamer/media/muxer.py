@@ -1,8 +1,19 @@
-"""The hand-off between the frame thread and the thread that writes bytes: a bounded packet queue that
-drops video (never audio) under backpressure, and the file-like port PyAV's FLV muxer writes into.
+"""Between the frame thread, which muxes, and the writer thread, which may block on the sink.
 
-Why a queue of *packets* and not of bytes: dropping must happen on whole video packets and end on a
-keyframe, or the stream stops being decodable; only the muxer knows where packet bytes begin and end.
+The frame thread encodes *and* muxes: FLV bytes collect in a ``SinkPort``.  Handing them on is where a
+naive design pays a thread wake-up per frame (tens of microseconds of CPU each on a small VM, about as
+much again as muxing itself).  So the port's bytes go, in order of preference:
+
+1. straight into the sink, when the writer thread has nothing queued and the sink can take them without
+   blocking (the network sink's pipe has room: the steady state of a healthy stream): no wake-up at all;
+2. into a ``ChunkQueue`` for the writer thread, which may block on the sink for as long as the network is
+   slow.  A file collects ~64 KB per chunk (a few wake-ups per second): it can never take bytes
+   without possibly blocking, and nobody watches a file's latency.
+
+``PacketGate`` bounds that queue where it still can: on whole packets, before they are muxed.  Video is
+dropped once too many frames wait (then up to the next keyframe, so the stream stays decodable); audio
+is never dropped for backpressure (an audio gap is audible, and FFmpeg's interleaver stalls video
+without audio), only at a hard memory cap that the stall watchdog never lets a stuck writer reach.
 """
 
 from __future__ import annotations
@@ -18,13 +29,14 @@ import av
 
 from streamer.media.events import OutputEvent
 
-PacketKind = Literal["video", "audio", "end"]
-
 NETWORK_SCHEMES = frozenset({"rtmp", "rtmps"})
 
 
 class ByteSink(Protocol):
-    """What the muxer writes into: a file, the network sink, or a test double."""
+    """What the muxer writes into: a file, the network sink, or a test double.
+
+    A sink may also offer ``write_some(data) -> int``: write what fits without blocking (possibly
+    nothing) and return how much; the frame thread then writes into it directly."""
 
     def write(self, data: bytes) -> int: ...
     def close(self) -> None: ...
@@ -47,16 +59,14 @@ def target_kind(target: str) -> Literal["network", "file"]:
     return "file"
 
 
-class PacketQueue:
-    """Bounded FIFO of encoded packets between the frame thread (producer) and the mux thread.
+class PacketGate:
+    """Decides, packet by packet, what the frame thread muxes while the writer is behind.
 
-    - Video beyond ``max_video`` queued packets is dropped, and from then on every video packet is
-      dropped until a keyframe arrives *and* fits: the stream resumes decodably.  ``wants_keyframe()``
-      tells the frame thread when to force one (once the queue has drained to ``keyframe_low_water``, so
-      the forced keyframe is not itself dropped).
-    - Audio is never dropped for backpressure (an audio gap is audible and FFmpeg's interleaver stalls
-      video without audio).  ``max_audio`` is only a hard memory cap for a writer that is stuck for good;
-      the stall watchdog declares the output dead long before it is reached.
+    - Video is dropped while ``max_video`` video packets already wait for the writer, and from then on
+      every video packet is dropped until a keyframe arrives *and* fits: the stream resumes decodably.
+      ``wants_keyframe()`` tells the frame thread when to force one (once the backlog has drained to
+      ``keyframe_low_water``, so the forced keyframe is not itself dropped).
+    - Audio is only dropped at ``max_audio`` waiting audio packets: a hard memory cap.
     """
 
     def __init__(self, max_video: int = 60, max_audio: int = 1000, keyframe_low_water: int | None = None) -> None:
@@ -65,152 +75,195 @@ class PacketQueue:
         self.max_video = max_video
         self.max_audio = max_audio
         self.keyframe_low_water = max_video // 2 if keyframe_low_water is None else keyframe_low_water
-        self._items: deque[tuple[PacketKind, Any]] = deque()
-        self._cond = threading.Condition()
-        self._video = 0
-        self._audio = 0
         self.dropping = False
         self.video_dropped = 0
         self.audio_dropped = 0
+
+    def admit_video(self, packet: av.Packet, waiting_video: int) -> bool:
+        """Mux this video packet?  ``waiting_video``: video packets queued for the writer."""
+        if self.dropping:
+            if not (packet.is_keyframe and waiting_video < self.max_video):
+                self.video_dropped += 1
+                return False
+            self.dropping = False
+        elif waiting_video >= self.max_video:
+            self.dropping = True
+            self.video_dropped += 1
+            return False
+        return True
+
+    def admit_audio(self, waiting_audio: int) -> bool:
+        if waiting_audio >= self.max_audio:
+            self.audio_dropped += 1
+            return False
+        return True
+
+    def wants_keyframe(self, waiting_video: int) -> bool:
+        return self.dropping and waiting_video <= self.keyframe_low_water
+
+
+Chunk = tuple[bytes, int, int]  # muxed bytes, and how many video and audio packets went into them
+
+
+class ChunkQueue:
+    """Muxed bytes waiting for the writer thread, in order, with the packet counts they carry.
+
+    The frame thread ``put``s; the writer thread ``take``s everything at once (one wake-up per batch)
+    and says ``done`` when it has written it.  ``idle()`` is true only when nothing is queued *and*
+    the writer is not writing: only then may the frame thread write to the sink itself without
+    overtaking older bytes.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: deque[Chunk | None] = deque()  # None: the end marker
+        self._cond = threading.Condition()
+        self._busy = False
+        self.video_depth = 0
+        self.audio_depth = 0
         self.max_depth = 0
 
     @property
     def depth(self) -> int:
-        return len(self._items)
+        """Packets waiting (video and audio)."""
+        return self.video_depth + self.audio_depth
 
-    @property
-    def video_depth(self) -> int:
-        return self._video
-
-    def _append(self, kind: PacketKind, item: Any) -> None:
-        self._items.append((kind, item))
-        if len(self._items) > self.max_depth:
-            self.max_depth = len(self._items)
-
-    def put_video(self, packet: av.Packet) -> bool:
-        """Queue a video packet; ``False`` if it was dropped."""
+    def put(self, data: bytes, video: int, audio: int) -> None:
         with self._cond:
-            queued = self._offer_video(packet)
+            self._chunks.append((data, video, audio))
+            self.video_depth += video
+            self.audio_depth += audio
+            if self.video_depth + self.audio_depth > self.max_depth:
+                self.max_depth = self.video_depth + self.audio_depth
             self._cond.notify()
-            return queued
-
-    def put_audio(self, packet: av.Packet) -> bool:
-        with self._cond:
-            queued = self._offer_audio(packet)
-            self._cond.notify()
-            return queued
-
-    def put_frame(self, video: list[av.Packet], audio: list[av.Packet]) -> None:
-        """Queue one frame's packets (video first, as encoded) with a single wake-up of the consumer.
-
-        Waking the mux thread once per frame instead of once per packet matters: on this kind of VM
-        every thread wake-up costs tens of microseconds of CPU, and a frame brings one to three packets.
-        """
-        with self._cond:
-            for packet in video:
-                self._offer_video(packet)
-            for packet in audio:
-                self._offer_audio(packet)
-            self._cond.notify()
-
-    def _offer_video(self, packet: av.Packet) -> bool:
-        if self.dropping:
-            if not (packet.is_keyframe and self._video < self.max_video):
-                self.video_dropped += 1
-                return False
-            self.dropping = False
-        elif self._video >= self.max_video:
-            self.dropping = True
-            self.video_dropped += 1
-            return False
-        self._video += 1
-        self._append("video", packet)
-        return True
-
-    def _offer_audio(self, packet: av.Packet) -> bool:
-        if self._audio >= self.max_audio:
-            self.audio_dropped += 1
-            return False
-        self._audio += 1
-        self._append("audio", packet)
-        return True
 
     def put_end(self) -> None:
-        """Tell the consumer to finish (never refused, so shutdown cannot be blocked by a full queue)."""
+        """Tell the writer to finish after what is queued (never refused, so shutdown cannot block)."""
         with self._cond:
-            self._append("end", None)
+            self._chunks.append(None)
             self._cond.notify()
 
-    def wants_keyframe(self) -> bool:
+    def idle(self) -> bool:
         with self._cond:
-            return self.dropping and self._video <= self.keyframe_low_water
+            return not self._chunks and not self._busy
 
-    def get(self, timeout: float | None = None) -> tuple[PacketKind, Any] | None:
-        """The next item, or ``None`` if nothing arrived within ``timeout``."""
+    def take(self, timeout: float | None = None) -> tuple[list[Chunk], bool]:
+        """Everything queued, oldest first, and whether the end marker came; waits up to ``timeout``
+        for something (``([], False)`` on timeout).  Until ``done()``, the writer counts as busy."""
         with self._cond:
-            if not self._items and not self._cond.wait_for(lambda: self._items, timeout):
-                return None
-            kind, item = self._items.popleft()
-            if kind == "video":
-                self._video -= 1
-            elif kind == "audio":
-                self._audio -= 1
-            return kind, item
-
-    def get_all(self, timeout: float | None = None) -> list[tuple[PacketKind, Any]]:
-        """Everything queued, oldest first (waiting up to ``timeout`` for something); [] on timeout."""
-        with self._cond:
-            if not self._items:
-                # A plain wait, not wait_for(): no predicate closure per wake-up.  The mux thread wakes
-                # about once per frame, so its fixed Python cost is paid 30 times a second.
+            if not self._chunks:
+                # A plain wait, not wait_for(): no predicate closure per wake-up.
                 if timeout is None:
-                    while not self._items:
+                    while not self._chunks:
                         self._cond.wait()
                 else:
                     self._cond.wait(timeout)
-                    if not self._items:
-                        return []
-            items = list(self._items)
-            self._items.clear()
-            self._video = self._audio = 0
-            return items
+                    if not self._chunks:
+                        return [], False
+            self._busy = True
+            items = list(self._chunks)
+            self._chunks.clear()
+            self.video_depth = self.audio_depth = 0
+        chunks = [item for item in items if item is not None]
+        return chunks, len(chunks) != len(items)
+
+    def done(self) -> None:
+        with self._cond:
+            self._busy = False
 
     def clear(self) -> int:
         """Throw away everything queued except an end marker; return how many packets went."""
         with self._cond:
-            kept = [entry for entry in self._items if entry[0] == "end"]
-            discarded = len(self._items) - len(kept)
-            self._items = deque(kept)
-            self._video = self._audio = 0
+            discarded = self.video_depth + self.audio_depth
+            ended = any(item is None for item in self._chunks)
+            self._chunks = deque([None] if ended else [])
+            self.video_depth = self.audio_depth = 0
             return discarded
 
 
 class SinkPort:
     """The file object handed to ``av.open(port, 'w', format='flv')``.
 
-    The container is created (and its encoders opened) in the frame thread, but the real sink is opened
-    by the mux thread — opening a network sink may take a while — and attached here before anything is
-    written: FFmpeg only writes from ``mux()``/``close()``, which run in the mux thread.
+    While the frame thread owns the container, what FFmpeg writes is only collected (``take()`` hands
+    it on); once the writer thread owns it (``write_through()``, for the trailer), writes go straight
+    to the sink.  The sink itself is opened by the writer thread (a network sink may take a while)
+    and attached here.
 
-    Seekability is fixed when the container is opened: a file gets its FLV duration patched at close;
-    a network sink reports ``seekable() == False`` so FFmpeg never tries to seek it.
+    Seekability is fixed when the container is opened: a file gets its FLV duration patched at close
+    (a seek, done by the writer thread after all bytes are out); a network sink reports
+    ``seekable() == False`` so FFmpeg never tries to seek it.
     """
 
     def __init__(self, seekable: bool) -> None:
         self._seekable = seekable
         self._sink: Any = None
+        self._write_some: Callable[[bytes], int] | None = None
+        self._parts: list[bytes] = []
+        self.collected = 0  # bytes collected and not yet taken
+        self._through = False
         self.bytes_written = 0
-        # When the current write() began (monotonic), None while not writing: the stall watchdog reads it.
+        # When the current blocking write began (monotonic), None while not writing: the stall
+        # watchdog reads it.
         self.busy_since: float | None = None
 
     def attach(self, sink: Any) -> None:
+        self._write_some = getattr(sink, "write_some", None)
         self._sink = sink
 
     @property
     def sink(self) -> Any:
         return self._sink
 
+    # -- what FFmpeg calls ------------------------------------------------------------------------
+
     def write(self, data: bytes) -> int:
+        if self._through:
+            self.write_to_sink(data)
+        else:
+            self._parts.append(data)
+            self.collected += len(data)
+        return len(data)
+
+    def seekable(self) -> bool:
+        return self._seekable
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if not self._seekable or not self._through:
+            raise OSError("output is not seekable")
+        return self._sink.seek(offset, whence)
+
+    def tell(self) -> int:
+        if not self._seekable or not self._through:
+            raise OSError("output is not seekable")
+        return self._sink.tell()
+
+    def flush(self) -> None:
+        if self._through:
+            flush = getattr(self._sink, "flush", None)
+            if flush is not None:
+                flush()
+
+    # -- the owners' side -------------------------------------------------------------------------
+
+    def take(self) -> bytes:
+        """What FFmpeg wrote since the last ``take`` (frame thread)."""
+        parts, self._parts = self._parts, []
+        self.collected = 0
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def write_through(self) -> None:
+        """From now on FFmpeg's writes go straight to the sink (writer thread, for the trailer)."""
+        self._through = True
+
+    def try_write(self, data: bytes) -> int:
+        """Write what the sink takes without blocking; 0 for a sink that cannot promise that."""
+        if self._write_some is None or self._sink is None:
+            return 0
+        written = self._write_some(data)
+        self.bytes_written += written
+        return written
+
+    def write_to_sink(self, data: bytes) -> None:
+        """Write all of ``data``, blocking as long as the sink does (writer thread)."""
         if self._sink is None:
             raise OSError("output sink is not open yet")
         self.busy_since = time.monotonic()
@@ -219,25 +272,6 @@ class SinkPort:
         finally:
             self.busy_since = None
         self.bytes_written += len(data)
-        return len(data)
-
-    def seekable(self) -> bool:
-        return self._seekable
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if not self._seekable:
-            raise OSError("output is not seekable")
-        return self._sink.seek(offset, whence)
-
-    def tell(self) -> int:
-        if not self._seekable:
-            raise OSError("output is not seekable")
-        return self._sink.tell()
-
-    def flush(self) -> None:
-        flush = getattr(self._sink, "flush", None)
-        if flush is not None:
-            flush()
 
 
 def open_default_sink(
@@ -251,7 +285,7 @@ def open_default_sink(
 ) -> ByteSink:
     """A file for a path; the network sink (TLS-verifying relay) for rtmp(s) URLs."""
     if target_kind(target) == "file":
-        return open(target, "wb")  # noqa: SIM115 - closed by the mux thread
+        return open(target, "wb")  # noqa: SIM115 - closed by the writer thread
     # Imported here: the network side is optional for file-only use and lives in its own module.
     from streamer.media.network import NetworkSink
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -149,6 +150,9 @@ class NetworkSink:
         self._child = self._start_child()
         self._relay.start()  # after the child exists: an instant failure kills it
         self._stdin_fd = self._child.stdin.fileno()  # type: ignore[union-attr]
+        # Non-blocking, so the frame thread can offer bytes without ever waiting (write_some); write()
+        # waits for room with select instead.
+        os.set_blocking(self._stdin_fd, False)
         self._threads = [
             threading.Thread(target=self._read_status, name="publisher-status", daemon=True),
             threading.Thread(target=self._drain_stderr, name="publisher-stderr", daemon=True),
@@ -193,18 +197,58 @@ class NetworkSink:
         view = memoryview(data).cast("B")
         with self._write_lock:
             self._raise_if_broken()
-            try:
-                if not self._deadline.is_alive() and not self._deadline.finished.is_set():
-                    self._deadline.start()
-                while view:
-                    written = os.write(self._stdin_fd, view)
-                    view = view[written:]
-                    self._bytes_written += written
-            except OSError as exc:
-                # The child died or was killed; whoever did it reports why in a moment.
-                self._broken.wait(1.0)
-                raise OutputBroken(self._error or f"publisher process is gone ({exc.strerror})") from None
+            self._arm_deadline()
+            while view:
+                written = self._write_pipe(view)
+                if written is None:
+                    self._wait_writable()
+                    continue
+                view = view[written:]
         return len(data)
+
+    def write_some(self, data: bytes) -> int:
+        """Write what the pipe takes right now (possibly nothing) and return how much; never blocks.
+        This is how the frame thread writes directly, with no thread to wake in the steady state."""
+        self._raise_if_broken()
+        if not self._write_lock.acquire(blocking=False):
+            return 0  # a blocking write() is in progress: the caller queues instead
+        try:
+            self._raise_if_broken()
+            self._arm_deadline()
+            written = self._write_pipe(data)
+            return 0 if written is None else written
+        finally:
+            self._write_lock.release()
+
+    def _write_pipe(self, data: bytes | memoryview) -> int | None:
+        """One non-blocking write into the child's stdin: bytes written, or None if the pipe is full."""
+        try:
+            written = os.write(self._stdin_fd, data)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            # The child died or was killed; whoever did it reports why in a moment.
+            self._broken.wait(1.0)
+            raise OutputBroken(self._error or f"publisher process is gone ({exc.strerror})") from None
+        self._bytes_written += written
+        return written
+
+    def _wait_writable(self) -> None:
+        """Until the pipe has room (or the sink broke: a killed child makes the pipe writable, and the
+        next write then fails with the reason)."""
+        while True:
+            self._raise_if_broken()
+            try:
+                _, writable, _ = select.select([], [self._stdin_fd], [], 0.25)
+            except (OSError, ValueError):  # the pipe was closed under us
+                self._raise_if_broken()
+                raise OutputBroken("publisher pipe closed") from None
+            if writable:
+                return
+
+    def _arm_deadline(self) -> None:
+        if not self._deadline.is_alive() and not self._deadline.finished.is_set():
+            self._deadline.start()
 
     def wait_connected(self, timeout: float) -> bool:
         """True once the ingest accepted the publish; False on timeout or failure."""

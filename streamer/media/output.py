@@ -1,8 +1,9 @@
-"""One output generation: encoders + FLV container + bounded queue + the mux thread + the sink.
+"""One output generation: encoders + FLV container + packet gate + the writer thread + the sink.
 
-The frame thread encodes and offers packets (never blocks); the mux thread muxes into the sink, whose
-``write`` may block for as long as the network is slow.  A new ``Output`` is made for every
-``switch_output``: fresh encoders (the first packet is a keyframe), pts restart at 0.
+The frame thread encodes and muxes (never blocks): the bytes go straight into a sink that can take them
+without blocking, or to the writer thread, whose ``write`` may block for as long as the network is slow
+(see ``muxer.py``).  A new ``Output`` is made for every ``switch_output``: fresh encoders (the first
+packet is a keyframe), pts restart at 0.
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ import av
 
 from streamer.media.encoders import AudioEncoder, VideoEncoder
 from streamer.media.events import OutputEvent, OutputEventKind
-from streamer.media.muxer import PacketQueue, SinkFactory, SinkPort, open_default_sink, target_kind
+from streamer.media.muxer import ChunkQueue, PacketGate, SinkFactory, SinkPort, open_default_sink, target_kind
 from streamer.media.settings import EncoderSettings
 from streamer.redact import redact_url
 
 log = logging.getLogger(__name__)
+
+# A file's bytes go to the writer thread in chunks of about this size, or at least every this many
+# frames (a few hand-overs a second, so a file is never more than half a second behind); a network
+# sink's go on after every frame, for latency.
+FILE_CHUNK_BYTES = 64 * 1024
+FILE_CHUNK_FRAMES = 15
 
 
 def describe_error(exc: BaseException) -> str:
@@ -30,7 +37,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 class Output:
-    """Encoders, container and mux thread for one target.  Created and fed by the frame thread."""
+    """Encoders, container and writer thread for one target.  Created and fed by the frame thread, which
+    owns the container until ``finish()``; then the writer thread closes it."""
 
     def __init__(
         self,
@@ -66,7 +74,11 @@ class Output:
         self.container = av.open(self.port, "w", format="flv", options=options)
         self.video = VideoEncoder.in_container(self.container, settings)
         self.audio = AudioEncoder.in_container(self.container, settings)
-        self.queue = PacketQueue(max_video=max_video_packets)
+        self.gate = PacketGate(max_video=max_video_packets)
+        self.queue = ChunkQueue()
+        self._chunk_bytes = FILE_CHUNK_BYTES if self.is_file else 0
+        self._chunk_frames = FILE_CHUNK_FRAMES if self.is_file else 1
+        self._muxed_video = self._muxed_audio = 0  # packets in the port's bytes not yet handed on
 
         self._lock = threading.Lock()
         self._sent_kinds: set[OutputEventKind] = set()
@@ -78,7 +90,7 @@ class Output:
         self.frames_sent = 0
         self.audio_sent = 0
         self.discarded = 0
-        self._thread = threading.Thread(target=self._mux_loop, name=f"mux-{generation}", daemon=True)
+        self._thread = threading.Thread(target=self._write_loop, name=f"writer-{generation}", daemon=True)
 
     # --- frame thread side -------------------------------------------------------------------------
 
@@ -86,28 +98,50 @@ class Output:
         self._thread.start()
 
     def send(self, video: list[av.Packet], audio: list[av.Packet]) -> None:
-        """Hand one frame's packets to the mux thread at once (one wake-up per frame)."""
+        """Mux one frame's packets (those the gate admits) and hand the bytes on."""
         if self.dead:
             self.discarded += len(video) + len(audio)
-        elif video or audio:
-            self.queue.put_frame(video, audio)
+            return
+        gate, queue, mux = self.gate, self.queue, self.container.mux_one
+        try:
+            for packet in video:
+                if gate.admit_video(packet, queue.video_depth):
+                    mux(packet)
+                    self._muxed_video += 1
+            for packet in audio:
+                if gate.admit_audio(queue.audio_depth):
+                    mux(packet)
+                    self._muxed_audio += 1
+        except Exception as exc:  # noqa: BLE001 - an FFmpeg error on one output must not stop the frame loop
+            self.fail(f"muxing for {self.shown_target} failed: {describe_error(exc)}")
+            return
+        if self.port.collected > self._chunk_bytes or self._muxed_video >= self._chunk_frames:
+            self._hand_on()
 
-    def send_video(self, packets: list[av.Packet]) -> None:
-        for packet in packets:
-            if self.dead:
-                self.discarded += 1
-            else:
-                self.queue.put_video(packet)
-
-    def send_audio(self, packets: list[av.Packet]) -> None:
-        for packet in packets:
-            if self.dead:
-                self.discarded += 1
-            else:
-                self.queue.put_audio(packet)
+    def _hand_on(self) -> None:
+        """Pass the collected bytes on: into the sink directly if it takes them without blocking and
+        nothing older is waiting, else (the rest) to the writer thread."""
+        data = self.port.take()
+        video, audio = self._muxed_video, self._muxed_audio
+        self._muxed_video = self._muxed_audio = 0
+        if not data and not video and not audio:
+            return
+        if self.sink_ready.is_set() and not self.dead and self.queue.idle():
+            try:
+                written = self.port.try_write(data)
+            except Exception as exc:  # noqa: BLE001 - OutputBroken, OSError: the sink reports why
+                self.discarded += video + audio
+                self.fail(f"writing to {self.shown_target} failed: {describe_error(exc)}")
+                return
+            if written == len(data):
+                self.frames_sent += video
+                self.audio_sent += audio
+                return
+            data = data[written:]
+        self.queue.put(data, video, audio)
 
     def wants_keyframe(self) -> bool:
-        return not self.dead and self.queue.wants_keyframe()
+        return not self.dead and self.gate.wants_keyframe(self.queue.video_depth)
 
     def check_stall(self, now: float) -> None:
         """Declare the output dead if one write has made no progress for ``stall_timeout`` seconds."""
@@ -116,16 +150,22 @@ class Output:
             self.fail(f"output stalled: a write made no progress for {now - busy_since:.1f} s")
 
     def finish(self, flush: bool = True) -> None:
-        """No more frames: flush the encoders (unless the output is dead) and let the mux thread close."""
+        """No more frames: flush the encoders into the container (unless the output is dead), hand the
+        rest on, and let the writer thread close the container."""
         if self.finished:
             return
         self.finished = True
         if flush and not self.dead:
             try:
-                self.send_video(self.video.flush())
-                self.send_audio(self.audio.flush())
+                self.send(self.video.flush(), self.audio.flush())
             except av.error.FFmpegError as exc:  # a flush error must not prevent closing
                 log.warning("flushing encoders of output #%d failed: %s", self.generation, exc)
+        if self.dead:
+            self.port.take()
+            self.discarded += self._muxed_video + self._muxed_audio
+            self._muxed_video = self._muxed_audio = 0
+        else:
+            self._hand_on()
         self.queue.put_end()
 
     def join(self, timeout: float | None) -> bool:
@@ -188,7 +228,7 @@ class Output:
         except Exception as exc:  # noqa: BLE001 - closing is best effort; the reason is already reported
             log.debug("closing sink of output #%d: %s", self.generation, exc)
 
-    # --- mux thread ----------------------------------------------------------------------------------
+    # --- writer thread ----------------------------------------------------------------------------------
 
     def _open_sink(self) -> bool:
         try:
@@ -211,30 +251,32 @@ class Output:
             self._emit("connected", f"writing to {self.shown_target}")
         return True
 
-    def _mux_loop(self) -> None:
+    def _write_loop(self) -> None:
         opened = self._open_sink()
         ended = False
         while not ended:
-            # Take everything queued at once: one wake-up per frame, not one per packet.
-            for kind, packet in self.queue.get_all():
-                if kind == "end":
-                    ended = True
-                    break
-                if self.dead or not opened:
-                    self.discarded += 1
-                    continue
-                try:
-                    self.container.mux(packet)
-                except Exception as exc:  # noqa: BLE001 - BrokenPipe, OutputBroken, FFmpeg errors alike
-                    self.fail(f"writing to {self.shown_target} failed: {describe_error(exc)}")
-                    continue
-                if kind == "video":
-                    self.frames_sent += 1
-                else:
-                    self.audio_sent += 1
+            # Everything queued at once: one wake-up per batch, not per chunk.
+            chunks, ended = self.queue.take()
+            try:
+                for data, video, audio in chunks:
+                    if self.dead or not opened:
+                        self.discarded += video + audio
+                        continue
+                    try:
+                        self.port.write_to_sink(data)
+                    except Exception as exc:  # noqa: BLE001 - BrokenPipe, OutputBroken, OSError alike
+                        self.discarded += video + audio
+                        self.fail(f"writing to {self.shown_target} failed: {describe_error(exc)}")
+                        continue
+                    self.frames_sent += video
+                    self.audio_sent += audio
+            finally:
+                self.queue.done()
         self._close_container()
 
     def _close_container(self) -> None:
+        # The frame thread let go of the container in finish(): the trailer goes straight to the sink.
+        self.port.write_through()
         try:
             self.container.close()  # writes the trailer; for a file, patches the FLV duration
         except Exception as exc:  # noqa: BLE001

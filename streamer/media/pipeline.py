@@ -1,7 +1,8 @@
 """The public face of the media side: a frame source in, a live FLV stream (or file) out.
 
 One frame thread owns the clock, the source, the YUV frame and the encoders; it never waits on anything
-but the clock.  Each output has its own mux thread that may block on the sink.  See ``output.py``.
+but the clock.  It also muxes; each output has a writer thread that may block on the sink, woken only
+when the sink cannot take a frame's bytes at once.  See ``output.py`` and ``muxer.py``.
 """
 
 from __future__ import annotations
@@ -201,9 +202,9 @@ class Pipeline:
             frames_repeated=self._frames_repeated,
             frames_skipped=self._frames_skipped,
             render_errors=self._render_errors.count,
-            video_packets_dropped=totals["video_dropped"] + sum(o.queue.video_dropped for o in outputs),
+            video_packets_dropped=totals["video_dropped"] + sum(o.gate.video_dropped for o in outputs),
             packets_discarded=totals["discarded"] + sum(o.discarded for o in outputs),
-            audio_packets_dropped=totals["audio_dropped"] + sum(o.queue.audio_dropped for o in outputs),
+            audio_packets_dropped=totals["audio_dropped"] + sum(o.gate.audio_dropped for o in outputs),
             audio_packets_sent=totals["audio_sent"] + sum(o.audio_sent for o in outputs),
             render_ms=render_ms,
             convert_ms=convert_ms,
@@ -287,8 +288,8 @@ class Pipeline:
                 t["audio_sent"] += output.audio_sent
                 t["discarded"] += output.discarded
                 t["bytes"] += output.bytes_out
-                t["video_dropped"] += output.queue.video_dropped
-                t["audio_dropped"] += output.queue.audio_dropped
+                t["video_dropped"] += output.gate.video_dropped
+                t["audio_dropped"] += output.gate.audio_dropped
                 self._max_queue_depth = max(self._max_queue_depth, output.queue.max_depth)
             else:
                 keep.append(output)
@@ -405,7 +406,7 @@ class Pipeline:
             audio += output.audio.encode(samples, output.audio_position - output.audio_origin,
                                          silent=self._track.silent)
             output.audio_position += AAC_FRAME_SAMPLES
-        # Handed to the mux thread by _hand_over(), just before this thread sleeps: the woken mux thread
+        # Muxed by _hand_over(), just before this thread sleeps: should the writer thread be woken, it
         # then finds the GIL free instead of waking only to wait for it while this frame finishes.
         self._pending_packets = (output, video, audio)
         output.check_stall(time.monotonic())

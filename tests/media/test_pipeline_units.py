@@ -11,7 +11,7 @@ import pytest
 from streamer.media.audio import AudioTrack, SilenceSource
 from streamer.media.clock import StreamClock
 from streamer.media.encoders import AudioEncoder, VideoEncoder
-from streamer.media.muxer import PacketQueue, SinkPort, target_kind
+from streamer.media.muxer import ChunkQueue, PacketGate, SinkPort, target_kind
 from streamer.media.pipeline import Pipeline
 from streamer.media.settings import EncoderSettings
 from streamer.media.yuv import YuvFrameStore, damaged_row_bands
@@ -74,40 +74,62 @@ def _packet(key: bool) -> av.Packet:
     return packet
 
 
-def test_packet_queue_drops_video_until_a_keyframe_never_audio():
-    q = PacketQueue(max_video=2, max_audio=3, keyframe_low_water=1)
-    assert q.put_video(_packet(True)) and q.put_video(_packet(False))
-    assert not q.put_video(_packet(False))  # full: dropped, and now dropping until a keyframe
-    assert q.dropping and not q.wants_keyframe()
-    assert q.put_audio(_packet(False))  # audio still accepted while video is dropped
-    assert q.get(0)[0] == "video"
-    assert not q.put_video(_packet(False)), "a non-keyframe after a drop would not decode"
-    assert q.wants_keyframe()  # drained to the low-water mark: time to force one
-    assert q.put_video(_packet(True))
-    assert not q.dropping and q.video_dropped == 2
-    assert [q.get(0)[0] for _ in range(3)] == ["video", "audio", "video"]
-    assert q.get(0.01) is None
-    for _ in range(3):
-        assert q.put_audio(_packet(False))
-    assert not q.put_audio(_packet(False)) and q.audio_dropped == 1  # only the hard memory cap
-    q.put_end()
-    assert q.clear() == 3 and q.get(0) == ("end", None)
+def test_packet_gate_drops_video_until_a_keyframe_never_audio():
+    gate = PacketGate(max_video=2, max_audio=3, keyframe_low_water=1)
+    assert gate.admit_video(_packet(True), 0) and gate.admit_video(_packet(False), 1)
+    assert not gate.admit_video(_packet(False), 2)  # two waiting: dropped, and now dropping until a keyframe
+    assert gate.dropping and not gate.wants_keyframe(2)
+    assert gate.admit_audio(2)  # audio still admitted while video is dropped
+    assert not gate.admit_video(_packet(False), 1), "a non-keyframe after a drop would not decode"
+    assert gate.wants_keyframe(1)  # drained to the low-water mark: time to force one
+    assert not gate.admit_video(_packet(True), 2), "a keyframe that does not fit is dropped too"
+    assert gate.admit_video(_packet(True), 1)
+    assert not gate.dropping and gate.video_dropped == 3
+    assert gate.admit_audio(2) and not gate.admit_audio(3) and gate.audio_dropped == 1  # only the hard cap
 
 
-def test_packet_queue_takes_a_frame_at_once_with_the_same_dropping_rules():
-    q = PacketQueue(max_video=2, max_audio=10, keyframe_low_water=0)
-    q.put_frame([_packet(True)], [_packet(False), _packet(False)])
-    q.put_frame([_packet(False)], [_packet(False)])
-    q.put_frame([_packet(False)], [_packet(False)])  # video full: dropped (dropping until a keyframe)
-    assert q.video_dropped == 1 and q.dropping
-    batch = q.get_all(0)
-    assert [kind for kind, _ in batch] == ["video", "audio", "audio", "video", "audio", "audio"]
-    assert q.depth == 0 and q.video_depth == 0 and q.get_all(0.01) == []
-    assert q.wants_keyframe()
-    q.put_frame([_packet(False)], [])  # still dropping: not a keyframe
-    q.put_frame([_packet(True)], [])
+def test_chunk_queue_hands_over_in_order_and_knows_when_the_writer_is_idle():
+    q = ChunkQueue()
+    assert q.idle() and q.take(0.01) == ([], False)
+    q.put(b"a", 1, 2)
+    q.put(b"b", 1, 0)
+    assert not q.idle() and (q.depth, q.video_depth, q.audio_depth) == (4, 2, 2)
+    chunks, ended = q.take(0)
+    assert chunks == [(b"a", 1, 2), (b"b", 1, 0)] and not ended
+    assert q.depth == 0 and not q.idle(), "busy until the writer says done: the frame thread must not overtake"
+    q.done()
+    assert q.idle() and q.max_depth == 4
+    q.put(b"c", 1, 1)
     q.put_end()
-    assert [kind for kind, _ in q.get_all(0)] == ["video", "end"] and q.video_dropped == 2
+    assert q.clear() == 2, "a failed output's queued packets are counted as discarded"
+    assert q.take(0) == ([], True), "the end marker survives clear(): the writer still closes"
+
+
+def test_port_collects_for_the_frame_thread_and_writes_through_for_the_writer():
+    class NonBlockingSink(io.BytesIO):
+        room = 3
+
+        def write_some(self, data: bytes) -> int:
+            taken = data[: self.room]
+            self.write(taken)
+            return len(taken)
+
+    port = SinkPort(seekable=False)
+    sink = NonBlockingSink()
+    port.attach(sink)
+    port.write(b"ab")
+    port.write(b"cd")
+    assert sink.getvalue() == b"" and port.collected == 4, "nothing reaches the sink while collecting"
+    data = port.take()
+    assert data == b"abcd" and port.collected == 0
+    assert port.try_write(data) == 3 and sink.getvalue() == b"abc"
+    port.write_to_sink(b"d")
+    port.write_through()
+    port.write(b"trailer")
+    assert sink.getvalue() == b"abcdtrailer" and port.bytes_written == 11
+    plain = SinkPort(seekable=False)
+    plain.attach(io.BytesIO())
+    assert plain.try_write(b"x") == 0, "a sink without write_some is only written by the writer thread"
 
 
 def test_non_seekable_port_gives_a_decodable_flv():
@@ -126,6 +148,8 @@ def test_non_seekable_port_gives_a_decodable_flv():
         container.mux(audio.encode(track.samples(i * 1024, 1024), i * 1024))
     container.mux(video.flush())
     container.mux(audio.flush())
+    port.write_to_sink(port.take())
+    port.write_through()
     container.close()
     with av.open(io.BytesIO(sink.getvalue()), format="flv") as decoded:
         frames = list(decoded.decode(video=0))

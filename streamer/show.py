@@ -31,6 +31,7 @@ class SceneSource:
         self._pending_comments: collections.deque[object] = collections.deque(maxlen=200)
         # setup() runs before anything goes on air, so its errors stop the command cleanly.
         module.setup(self.stage, options)
+        self._update = module.update  # looked up once: render() runs every frame
 
     @property
     def frame(self) -> np.ndarray:
@@ -39,7 +40,7 @@ class SceneSource:
     def render(self, t: float) -> Sequence[tuple[int, int, int, int]]:
         while self._pending_comments:
             self.module.on_comment(self.stage, self._pending_comments.popleft())
-        self.module.update(self.stage, t)
+        self._update(self.stage, t)
         return self.stage.render()
 
     @property

@@ -99,6 +99,22 @@ class AudioTrack:
         self._store[:, self._filled : self._filled + n_samples] = chunk  # casts to float32 if needed
         self._filled += n_samples
 
+    def skip_silence(self, position: int, n_samples: int) -> bool:
+        """For the plain ``SilenceSource``: count ``[position, position + n)`` as served, without making
+        any samples, and return True (the encoder serves steady silence from a cached packet).  False
+        for any other source: read its ``samples``."""
+        if not self._silence_only:
+            return False
+        oldest = self._silent_head - self._history  # _buffer_start, without two property calls per frame
+        if position < oldest and position < self._store_start:
+            raise ValueError(
+                f"audio position {position} is older than the kept history (starts at {self._buffer_start})"
+            )
+        if position + n_samples > self._silent_head:
+            self._silent_head = position + n_samples
+        self.silent = True
+        return True
+
     def samples(self, position: int, n_samples: int) -> np.ndarray:
         """Samples ``[position, position + n)`` as a contiguous ``(channels, n)`` float32 array.
 

@@ -22,6 +22,7 @@ class StreamClock:
         fps: int | Fraction = 30,
         sample_rate: int = 44100,
         time_fn: Callable[[], float] = time.monotonic,
+        sleep_fn: Callable[[float], None] = time.sleep,
     ) -> None:
         self.fps = Fraction(fps)
         if self.fps <= 0:
@@ -30,6 +31,7 @@ class StreamClock:
         self._num, self._den = self.fps.numerator, self.fps.denominator
         self.sample_rate = int(sample_rate)
         self._time_fn = time_fn
+        self._sleep_fn = sleep_fn
         self._origin: float | None = None
 
     @property
@@ -90,3 +92,22 @@ class StreamClock:
         if current > wanted_slot:
             return current, current - wanted_slot
         return wanted_slot, 0
+
+    def wait_for(self, slot: int) -> tuple[int, int, float]:
+        """Sleep until ``slot`` begins; return ``(slot_to_render, slots_skipped, now)`` like ``catch_up``.
+
+        The frame loop's one clock call per frame: its Python calls are paid 30 times a second, in caches
+        that the encoder has just flushed.  A plain sleep of at most a frame (a stop request is seen
+        at the next frame) is also cheaper than waiting on an Event, which builds a lock every time.
+        """
+        origin = self._require_origin()
+        now = self._time_fn()
+        delay = origin + slot * self._den / self._num - now
+        if delay > 0:
+            self._sleep_fn(delay)
+            now = self._time_fn()
+        elapsed = now - origin
+        current = int(elapsed * self._num / self._den + 1e-6) if elapsed > 0 else 0
+        if current > slot:
+            return current, current - slot, now
+        return slot, 0, now

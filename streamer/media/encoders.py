@@ -19,6 +19,19 @@ from streamer.media.settings import EncoderSettings
 _GLOBAL_HEADER = 1 << 22  # AV_CODEC_FLAG_GLOBAL_HEADER: SPS/PPS in extradata, as FLV wants
 
 
+class _TimeBase:
+    """A time base in the form PyAV reads one (``.numerator`` and ``.denominator``), as plain slots.
+
+    PyAV accepts any object with those two attributes.  A ``Fraction`` computes them in Python-level
+    properties, and ``codec_context.time_base`` builds a new ``Fraction`` each time it is read: that was
+    five Python calls per frame and two per audio packet in the frame thread, for a constant."""
+
+    __slots__ = ("numerator", "denominator")
+
+    def __init__(self, value: Fraction) -> None:
+        self.numerator, self.denominator = value.numerator, value.denominator
+
+
 def _configure_video(ctx: av.video.codeccontext.VideoCodecContext, settings: EncoderSettings) -> None:
     ctx.width = settings.width
     ctx.height = settings.height
@@ -44,6 +57,7 @@ class VideoEncoder:
     def __init__(self, ctx: av.video.codeccontext.VideoCodecContext, stream: av.video.stream.VideoStream | None):
         self.ctx = ctx
         self._encode = stream.encode if stream is not None else ctx.encode
+        self._time_base = _TimeBase(ctx.time_base)
         self.frames_encoded = 0
 
     @classmethod
@@ -65,7 +79,7 @@ class VideoEncoder:
     def encode(self, frame: av.VideoFrame, pts: int, *, keyframe: bool = False) -> list[av.Packet]:
         """Encode ``frame`` at ``pts`` (in 1/fps).  ``keyframe`` forces an IDR frame."""
         frame.pts = pts
-        frame.time_base = self.ctx.time_base
+        frame.time_base = self._time_base
         frame.pict_type = PictureType.I if keyframe else PictureType.NONE
         packets = self._encode(frame)
         frame.pict_type = PictureType.NONE  # the frame is reused; the next one must not inherit it
@@ -99,6 +113,7 @@ class AudioEncoder:
         self._last_pts: int | None = None  # pts of the last packet handed out
         self._rate = settings.sample_rate
         self._time_base = Fraction(1, settings.sample_rate)
+        self._packet_time_base = _TimeBase(self._time_base)
 
     @classmethod
     def standalone(cls, settings: EncoderSettings) -> "AudioEncoder":
@@ -114,6 +129,20 @@ class AudioEncoder:
         _configure_audio(stream.codec_context, settings)
         stream.codec_context.open()
         return cls(stream.codec_context, stream, settings)
+
+    @property
+    def silence_cached(self) -> bool:
+        """True once steady silence is served from a cached packet (see ``encode_silence``)."""
+        return self._silent_payload is not None
+
+    def encode_silence(self, pts: int, count: int) -> list[av.Packet]:
+        """``count`` AAC frames of silence starting at sample ``pts``, all from the cached packet: what
+        ``count`` calls of ``encode(zeros, ..., silent=True)`` would return, in one call (the frame
+        thread asks for audio every frame).  Only valid while ``silence_cached``."""
+        if self._silent_payload is None:
+            raise RuntimeError("no cached silence yet: use encode() until silence_cached")
+        self._skipping = True
+        return self._silence_packets(pts - self._silent_lag, count)
 
     def encode(self, samples: np.ndarray, pts: int, *, silent: bool = False) -> list[av.Packet]:
         """Encode ``samples`` (float32, ``(channels, n)``) starting at sample ``pts``.
@@ -179,14 +208,23 @@ class AudioEncoder:
             self._silent_lag = pts - packets[0].pts
 
     def _cached_silence(self, pts: int) -> av.Packet:
-        packet = av.Packet(self._silent_payload)
-        packet.pts = packet.dts = pts
-        packet.duration = AAC_FRAME_SAMPLES
-        packet.time_base = self._time_base
-        if self._stream is not None:
-            packet.stream = self._stream
-        self._last_pts = pts
-        return packet
+        return self._silence_packets(pts, 1)[0]
+
+    def _silence_packets(self, start: int, count: int) -> list[av.Packet]:
+        """``count`` consecutive packets of the cached silent payload, the first with pts ``start``."""
+        payload, stream, time_base = self._silent_payload, self._stream, self._packet_time_base
+        packets = []
+        for k in range(count):
+            packet = av.Packet(payload)
+            packet.pts = packet.dts = start + k * AAC_FRAME_SAMPLES
+            packet.duration = AAC_FRAME_SAMPLES
+            packet.time_base = time_base
+            if stream is not None:
+                packet.stream = stream
+            packets.append(packet)
+        if packets:
+            self._last_pts = packets[-1].pts
+        return packets
 
 
 def check_encoders(settings: EncoderSettings) -> None:

@@ -18,9 +18,8 @@ class FrameStamps:
     def __init__(self, size: int = 300, fps_window: int = 60) -> None:
         self._stamps: deque[tuple[float, float, float, float]] = deque(maxlen=size)
         self._fps_window = fps_window
-
-    def add(self, stamps: tuple[float, float, float, float]) -> None:
-        self._stamps.append(stamps)
+        # ``add(stamps)`` is the deque's own append: a C call, no Python frame, once per frame.
+        self.add = self._stamps.append
 
     def p50_ms(self) -> tuple[float, float, float]:
         """Median render, convert and encode milliseconds over the kept frames (zeros before any)."""

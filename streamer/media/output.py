@@ -70,7 +70,9 @@ class Output:
         self.is_file = not self._custom_factory and target_kind(target) == "file"
 
         self.port = SinkPort(seekable=self.is_file)
-        options = {} if self.is_file else {"flush_packets": "1"}  # push each packet out, low latency
+        # A network sink gets each packet at once (latency); a file gets 32 KB blocks (FFmpeg would
+        # otherwise flush a seekable file after every packet too: a Python write call per packet).
+        options = {"flush_packets": "0" if self.is_file else "1"}
         self.container = av.open(self.port, "w", format="flv", options=options)
         self.video = VideoEncoder.in_container(self.container, settings)
         self.audio = AudioEncoder.in_container(self.container, settings)
@@ -104,14 +106,23 @@ class Output:
             return
         gate, queue, mux = self.gate, self.queue, self.container.mux_one
         try:
-            for packet in video:
-                if gate.admit_video(packet, queue.video_depth):
+            if not gate.dropping and not queue.video_depth and not queue.audio_depth:
+                # The writer has nothing waiting, so the gate would admit everything: skip asking it.
+                for packet in video:
                     mux(packet)
-                    self._muxed_video += 1
-            for packet in audio:
-                if gate.admit_audio(queue.audio_depth):
+                for packet in audio:
                     mux(packet)
-                    self._muxed_audio += 1
+                self._muxed_video += len(video)
+                self._muxed_audio += len(audio)
+            else:
+                for packet in video:
+                    if gate.admit_video(packet, queue.video_depth):
+                        mux(packet)
+                        self._muxed_video += 1
+                for packet in audio:
+                    if gate.admit_audio(queue.audio_depth):
+                        mux(packet)
+                        self._muxed_audio += 1
         except Exception as exc:  # noqa: BLE001 - an FFmpeg error on one output must not stop the frame loop
             self.fail(f"muxing for {self.shown_target} failed: {describe_error(exc)}")
             return
@@ -141,7 +152,8 @@ class Output:
         self.queue.put(data, video, audio)
 
     def wants_keyframe(self) -> bool:
-        return not self.dead and self.gate.wants_keyframe(self.queue.video_depth)
+        gate = self.gate
+        return gate.dropping and not self.dead and gate.wants_keyframe(self.queue.video_depth)
 
     def check_stall(self, now: float) -> None:
         """Declare the output dead if one write has made no progress for ``stall_timeout`` seconds."""

@@ -106,7 +106,7 @@ class Pipeline:
         self._control = threading.Lock()
         self._pending: tuple[str, str | None, bool] | None = None
         self._end_slot: int | None = None
-        self._stop = threading.Event()
+        self._stopping = False  # set by stop(); a plain flag, read by the frame loop every frame
         self._stop_event: threading.Event | None = None  # the caller's, given to run()
         self._thread: threading.Thread | None = None
         self._output: Output | None = None
@@ -172,7 +172,7 @@ class Pipeline:
     def stop(self, timeout: float = 10.0) -> PipelineStats:
         """Stop the frame loop, flush the encoders, close the container (a file stays playable)."""
         deadline = time.monotonic() + timeout
-        self._stop.set()
+        self._stopping = True
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
             if self._thread.is_alive():
@@ -302,18 +302,12 @@ class Pipeline:
         next_health = time.monotonic() + self.health_interval
         try:
             while True:
-                delay = self.clock.deadline(slot) - self.clock.now()
-                if delay > 0:
-                    # A plain sleep: at most one frame long, so stop() still lands within a frame, and
-                    # cheaper than Event.wait (which builds a lock and a waiter list every time).
-                    time.sleep(delay)
-                if self._stop.is_set():
+                slot, skipped, now = self.clock.wait_for(slot)
+                if self._stopping:
                     break
                 stop_event = self._stop_event
                 if stop_event is not None and stop_event.is_set():
                     break
-                now = self.clock.now()
-                slot, skipped = self.clock.catch_up(slot, now)
                 self._frames_skipped += skipped
                 # Plain reads: each is one atomic attribute load, and a value set a moment later is seen
                 # at the next frame; the lock is only needed to hand over a pending switch as a whole.
@@ -400,16 +394,23 @@ class Pipeline:
             self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
         # Audio covers stream time up to the end of this video slot, in whole AAC frames.
         audio: list = []
-        needed = self.clock.samples_at(slot + 1)
-        while output.audio_position < needed:
-            samples = self._track.samples(output.audio_position, AAC_FRAME_SAMPLES)
-            audio += output.audio.encode(samples, output.audio_position - output.audio_origin,
-                                         silent=self._track.silent)
-            output.audio_position += AAC_FRAME_SAMPLES
+        position = output.audio_position
+        frames = -(-(self.clock.samples_at(slot + 1) - position) // AAC_FRAME_SAMPLES)  # ceiling division
+        if frames > 0:
+            track, encoder = self._track, output.audio
+            if encoder.silence_cached and track.skip_silence(position, frames * AAC_FRAME_SAMPLES):
+                audio = encoder.encode_silence(position - output.audio_origin, frames)
+            else:
+                for k in range(frames):
+                    at = position + k * AAC_FRAME_SAMPLES
+                    samples = track.samples(at, AAC_FRAME_SAMPLES)
+                    audio += encoder.encode(samples, at - output.audio_origin, silent=track.silent)
+            output.audio_position = position + frames * AAC_FRAME_SAMPLES
         # Muxed by _hand_over(), just before this thread sleeps: should the writer thread be woken, it
         # then finds the GIL free instead of waking only to wait for it while this frame finishes.
         self._pending_packets = (output, video, audio)
-        output.check_stall(time.monotonic())
+        if output.port.busy_since is not None:  # only while the writer is inside a blocking write
+            output.check_stall(time.monotonic())
 
     def _hand_over(self) -> None:
         pending, self._pending_packets = self._pending_packets, None

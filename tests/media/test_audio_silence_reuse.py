@@ -6,6 +6,7 @@ import io
 
 import av
 import numpy as np
+import pytest
 
 from streamer.media.audio import AAC_FRAME_SAMPLES
 from streamer.media.encoders import AudioEncoder
@@ -23,14 +24,24 @@ def chunk(tone: bool, index: int) -> np.ndarray:
     return np.stack([wave, wave])
 
 
-def encode_and_decode(reuse_silence: bool) -> tuple[list[int], np.ndarray, int]:
+def encode_and_decode(reuse_silence: bool, runs: bool = False) -> tuple[list[int], np.ndarray, int]:
+    """Encode PATTERN; ``runs``: serve cached silence through ``encode_silence``, two frames per call
+    where it can (as the pipeline does), instead of one ``encode`` call per frame."""
     buffer = io.BytesIO()
     container = av.open(buffer, "w", format="flv")
     encoder = AudioEncoder.in_container(container, EncoderSettings())
     cached = 0
+    skip = set()
     for index, tone in enumerate(PATTERN):
-        packets = encoder.encode(chunk(tone, index), index * AAC_FRAME_SAMPLES,
-                                 silent=reuse_silence and not tone)
+        if index in skip:
+            continue
+        if runs and not tone and encoder.silence_cached:
+            count = 2 if index + 1 < len(PATTERN) and not PATTERN[index + 1] else 1
+            packets = encoder.encode_silence(index * AAC_FRAME_SAMPLES, count)
+            skip.update(range(index, index + count))
+        else:
+            packets = encoder.encode(chunk(tone, index), index * AAC_FRAME_SAMPLES,
+                                     silent=reuse_silence and not tone)
         cached += sum(1 for p in packets if p.size == 6) if reuse_silence and not tone else 0
         container.mux(packets)
     container.mux(encoder.flush())
@@ -48,9 +59,10 @@ def encode_and_decode(reuse_silence: bool) -> tuple[list[int], np.ndarray, int]:
     return pts, np.concatenate(pcm, axis=1), cached
 
 
-def test_cached_silence_decodes_like_the_encoder_output():
+@pytest.mark.parametrize("runs", [False, True], ids=["frame-by-frame", "silence-runs"])
+def test_cached_silence_decodes_like_the_encoder_output(runs: bool):
     ref_pts, ref_pcm, _ = encode_and_decode(reuse_silence=False)
-    pts, pcm, cached = encode_and_decode(reuse_silence=True)
+    pts, pcm, cached = encode_and_decode(reuse_silence=True, runs=runs)
     assert cached > 5, "steady silence was never served from the cache"
     # Same timeline: one packet per 1024 samples, strictly increasing, no gap or duplicate.
     steps = np.diff(pts)

@@ -40,6 +40,22 @@ def test_clock_slots_samples_and_catch_up():
     assert clock.slots_for(10) == 300
 
 
+def test_clock_wait_for_sleeps_to_the_slot_or_skips_ahead():
+    fake = FakeTime()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        fake.now += seconds
+
+    clock = StreamClock(30, 44100, time_fn=fake, sleep_fn=sleep)
+    clock.start()
+    slot, skipped, now = clock.wait_for(3)
+    assert (slot, skipped) == (3, 0) and slept == [pytest.approx(0.1)] and now == pytest.approx(100.1)
+    fake.now = 100.0 + 7.5 / 30  # rendering ran late: we are half-way into slot 7
+    assert clock.wait_for(4)[:2] == (7, 3) and len(slept) == 1, "late: no sleep, slots 4-6 skipped"
+
+
 def test_damaged_row_bands_are_even_merged_and_clipped():
     assert damaged_row_bands([], 720) == []
     assert damaged_row_bands([(0, 3, 10, 2)], 720) == [(2, 6)]

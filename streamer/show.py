@@ -37,6 +37,14 @@ class SceneSource:
     def frame(self) -> np.ndarray:
         return self.stage.frame
 
+    @property
+    def frame_buffer(self) -> np.ndarray:
+        """``frame`` without bringing moved rows up to date (see ``Stage``); read rows via ``refresh_rows``."""
+        return self.stage.frame_buffer
+
+    def refresh_rows(self, y0: int, y1: int) -> None:
+        self.stage.refresh(y0, y1)
+
     def render(self, t: float) -> Sequence[tuple[int, int, int, int]]:
         while self._pending_comments:
             self.module.on_comment(self.stage, self._pending_comments.popleft())

@@ -37,6 +37,10 @@ class FrameSource(Protocol):
     A source may also have a ``moves`` attribute, read right after each ``render()``: the ``(rect, dy)``
     row moves that render applied to the frame before drawing the damage (a terminal scrolling).  The
     pipeline then moves rows of its YUV picture instead of converting them again (see ``yuv.py``).
+
+    A source whose moved rows are redrawn lazily (``Stage``) also offers ``frame_buffer`` (the frame
+    array, possibly with stale rows) and ``refresh_rows(y0, y1)``: the pipeline then reads the buffer
+    each frame and refreshes only the rows it converts.
     """
 
     width: int
@@ -89,6 +93,9 @@ class Pipeline:
                 f"settings ({s.width}x{s.height}); got {got}"
             )
         self.source = source
+        # A lazily refreshed frame (see FrameSource): the raw array for every frame, rows refreshed on read.
+        self._refresh_rows = getattr(source, "refresh_rows", None)
+        self._frame_buffer = getattr(source, "frame_buffer", None) if self._refresh_rows else None
         self.health_interval = health_interval
         self.stall_timeout = stall_timeout
         self.max_video_packets = max_video_packets
@@ -341,7 +348,11 @@ class Pipeline:
                     self.frame_store.update_all(self.source.frame)
                     self._needs_full_convert = False
                 elif rects or moves:  # most frames of a calm scene change nothing
-                    self.frame_store.update(self.source.frame, rects, moves)
+                    buffer = self._frame_buffer
+                    if buffer is not None:
+                        self.frame_store.update(buffer, rects, moves, self._refresh_rows)
+                    else:
+                        self.frame_store.update(self.source.frame, rects, moves)
             except Exception as exc:  # noqa: BLE001 - e.g. malformed rects: treat like a failed render
                 self._report_render_error(slot, exc)
                 rendered = None

@@ -7,9 +7,14 @@ so what lies beneath is never touched; an opaque node with a numpy fast path (ba
 terminal) is copied straight into the frame without Pillow.
 
 A node may also report that some of its rows *moved* (a terminal scrolling).  When nothing else
-shows in the moved area, the stage moves those rows of the frame with one slice move and publishes
-the move in ``moves``, so a consumer that keeps its own copy of the frame (the pipeline's YUV
-picture) can move rows too instead of reconverting them: a scroll then costs only its new rows.
+shows in the moved area, the stage publishes the move in ``moves``, so a consumer that keeps its own
+copy of the frame (the pipeline's YUV picture) moves rows too instead of reconverting them: a scroll
+then costs only its new rows.  The stage itself does not move its RGB pixels at once: moving 2.7 MB
+five times a second, through caches the encoder has just flushed, was the largest single cost of a
+scrolling terminal, and nobody may ever read those rows.  It marks them *stale* instead; reading
+``frame`` recomposes stale rows from the graph first, and a consumer that reads the raw
+``frame_buffer`` (the pipeline, every frame) calls ``refresh(y0, y1)`` for the rows it is about to
+read.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ import types
 import numpy as np
 from PIL import Image as PILImage
 
-from ..rowmove import move_rows
 from .colors import Color, to_rgba
 from .geometry import Rect, merge_damage
 from .node import Group, Node, leaves
@@ -30,7 +34,8 @@ class Stage:
     """A frame and the scene graph drawn into it.
 
     ``frame`` is a C-contiguous ``(height, width, 3)`` uint8 RGB array that ``render()`` mutates in
-    place (the same array for the stage's whole life).  Change nodes on the thread that calls
+    place (the same array for the stage's whole life), brought fully up to date whenever it is read;
+    ``frame_buffer`` is the same array without that (see the module docstring).  Change nodes on the thread that calls
     ``render()``; only ``TerminalView.feed`` is meant to be called from other threads.  ``state`` is a free namespace where a scene
     module keeps its nodes and helpers between ``setup`` and ``update``.
     """
@@ -41,8 +46,10 @@ class Stage:
         self.width = int(width)
         self.height = int(height)
         self._bg = to_rgba(background)[:3]
-        self.frame = np.empty((self.height, self.width, 3), dtype=np.uint8)
-        self.frame[:] = self._bg
+        self._frame = np.empty((self.height, self.width, 3), dtype=np.uint8)
+        self._frame[:] = self._bg
+        self._stale = np.zeros(self.height, dtype=bool)  # rows of _frame not yet redrawn after a move
+        self._any_stale = False
         self.bounds = Rect(0, 0, self.width, self.height)
         self.state = types.SimpleNamespace()
         # Insertion-ordered set of dirty nodes; nodes may be marked from other threads (a
@@ -63,6 +70,37 @@ class Stage:
 
     def _damage(self, rect: Rect) -> None:
         self._extra_damage.append(rect)
+
+    @property
+    def frame(self) -> np.ndarray:
+        """The current picture, every row up to date."""
+        if self._any_stale:
+            self.refresh()
+        return self._frame
+
+    @property
+    def frame_buffer(self) -> np.ndarray:
+        """The same array as ``frame`` but possibly with stale rows: call ``refresh`` for rows you read."""
+        return self._frame
+
+    def refresh(self, y0: int = 0, y1: int | None = None) -> None:
+        """Redraw the stale rows among ``[y0, y1)`` from the graph (nothing to do in the common case)."""
+        if not self._any_stale:
+            return
+        y1 = self.height if y1 is None else min(y1, self.height)
+        y0 = max(0, y0)
+        rows = np.flatnonzero(self._stale[y0:y1])
+        if not len(rows):
+            return
+        # Contiguous runs of stale rows, each recomposed as one full-width region.
+        breaks = np.flatnonzero(np.diff(rows) > 1)
+        starts = np.concatenate(([rows[0]], rows[breaks + 1])) + y0
+        ends = np.concatenate((rows[breaks], [rows[-1]])) + y0 + 1
+        drawables = self._drawables()
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            self._compose(Rect(0, start, self.width, end - start), drawables)
+        self._stale[y0:y1] = False
+        self._any_stale = bool(self._stale.any())
 
     # -- rendering ------------------------------------------------------------------------
     def render(self) -> list[Rect]:
@@ -110,6 +148,8 @@ class Stage:
             drawables = drawables or self._drawables()
             for region in regions:
                 self._compose(region, drawables)
+                if self._any_stale and region.x == 0 and region.w == self.width:
+                    self._stale[region.y:region.bottom] = False  # redrawn whole: fresh again
         return regions
 
     def _drawables(self) -> list:
@@ -154,11 +194,10 @@ class Stage:
                 damage.append(r.intersect(dest))
             for r in before:
                 damage.append(r.moved(0, dy).intersect(dest))
-            frame = self.frame
-            if src.x == 0 and src.w == self.width:
-                move_rows(frame, src.y, dest.y, src.h)  # full width: one memmove, no temporary
-            else:
-                frame[dest.y:dest.bottom, dest.x:dest.right] = frame[src.y:src.bottom, src.x:src.right]
+            # The frame's pixels are not moved: the destination rows are stale until someone reads them
+            # (the module docstring says why).  Rows the damage below redraws whole become fresh again.
+            self._stale[dest.y:dest.bottom] = True
+            self._any_stale = True
             applied.append((src, dy))
             touched.append(area)
         return applied
@@ -173,7 +212,7 @@ class Stage:
                 break
         else:
             hits.insert(0, None)  # nothing covers the region: start from the stage background
-        dst = self.frame[region.y:region.bottom, region.x:region.right]
+        dst = self._frame[region.y:region.bottom, region.x:region.right]
         base = hits[start]
         rest = hits[start + 1:]
         if base is None:

@@ -48,6 +48,34 @@ def test_many_scrolls_equal_a_full_conversion_and_convert_only_new_rows():
     assert store.rows_converted < H + 120 * 200
 
 
+def test_lazily_moved_rgb_rows_are_refreshed_before_they_are_converted():
+    """The stage leaves moved RGB rows stale; the YUV picture, which reads the raw buffer and refreshes
+    only the bands it converts, must still equal a full conversion, overlays moving over stale rows included."""
+    rng = random.Random(8)
+    stage = Stage(W, H)
+    term = stage.root.add(TerminalView(width=W, height=H))
+    badge = stage.root.add(Panel(x=900, y=200, width=300, height=90, fill="#3050ff"))
+    stage.render()
+    store = YuvFrameStore(W, H)
+    store.update_all(stage.frame)
+    refreshed_rows = []
+
+    def refresh(y0: int, y1: int) -> None:
+        refreshed_rows.append(y1 - y0)
+        stage.refresh(y0, y1)
+
+    for step in range(90):
+        if step % 5 == 0:
+            badge.x, badge.y = rng.randrange(0, 1000), rng.randrange(0, 630)  # over rows left stale
+        term.feed("".join(f"{step}.{i} " + "%" * rng.randrange(150) + "\n" for i in range(rng.randrange(1, 3))))
+        damage = stage.render()
+        store.update(stage.frame_buffer, damage, stage.moves, refresh)
+        if step % 9 == 8:  # compare now and then, so stale rows pile up in between
+            assert plane_diff(store, full_conversion(stage.frame)) <= 1, f"step {step}"
+    # Only the bands being converted were refreshed, not the whole moved picture every time.
+    assert sum(refreshed_rows) < 90 * 200
+
+
 def test_moves_that_cannot_be_exact_are_converted_instead():
     rng = np.random.default_rng(2)
     before = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)

@@ -32,6 +32,25 @@ def test_a_scroll_is_a_move_plus_the_new_row():
     assert stage.render() == [] and stage.moves == ()
 
 
+def test_moved_rgb_rows_are_redrawn_only_when_read():
+    stage = Stage(1280, 720)
+    term = stage.root.add(TerminalView(width=1280, height=720, fg="#00ff00"))
+    term.feed("".join(f"line {i}\n" for i in range(60)) + "last")
+    stage.render()
+    lh = term.cell_size[1]
+    before = stage.frame_buffer.copy()
+    term.feed("\nnewest")
+    damage = stage.render()
+    assert damage == [term.row_rect(term.rows - 1)]
+    buffer = stage.frame_buffer
+    # The scroll did not move 2.7 MB of RGB: the moved rows still hold what they held...
+    assert np.array_equal(buffer[: 720 - lh], before[: 720 - lh])
+    stage.refresh(0, lh)  # ...until someone reads them: here only the top text row
+    assert not np.array_equal(buffer[:lh], before[:lh]) and np.array_equal(buffer[lh:2 * lh], before[lh:2 * lh])
+    # Reading ``frame`` brings every row up to date: the same picture a full redraw gives.
+    assert np.array_equal(stage.frame.copy(), full_redraw(stage))
+
+
 def test_several_lines_at_once_move_by_several_rows():
     stage = Stage(1280, 720)
     term = stage.root.add(TerminalView(width=1280, height=720))

@@ -9,8 +9,9 @@ Cases (the terminal scene, scenes/terminal.py, following a real log file):
 
 For each case it prints per-frame render and render+encode wall times (p50/p95/p99 ms, where render+encode =
 scene update + damage redraw + RGB→YUV of the damaged rows + H.264 + AAC + handing packets to the muxer),
-CPU-seconds per stream-minute of the whole process (every thread: frame loop, mux thread, log follower), and
-the libx264 floor: the CPU libx264 alone spent on the same YUV frames, per stream-minute.
+CPU-seconds per stream-minute of the whole process (every thread: frame loop, writer thread, log follower; the
+log is written by a child process, as an agent would write it), and the libx264 floor: the CPU libx264 alone
+spent on the same YUV frames (thread CPU of the encode calls, with threads=1), per stream-minute.
 ``--json`` prints one JSON object keyed by case and figure, e.g. ``scrolling.render_encode_ms.p99``.
 ``--check`` exits non-zero when the scrolling case's p99 render+encode exceeds the 33.3 ms frame budget.
 """

@@ -27,7 +27,7 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
-from streamer.rowmove import move_rows
+from streamer.media.rowmove import move_rows
 
 Rect = tuple[int, int, int, int]
 Move = tuple[Rect, int]  # (source rect, dy): the rect's rows now lie dy rows lower (negative: higher)

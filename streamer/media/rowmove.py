@@ -1,7 +1,6 @@
 """Shift a band of rows inside one image plane, in place, without a temporary copy.
 
-A terminal scroll moves almost the whole frame up by one line, five times a second, in the RGB frame
-and again in the YUV planes.  numpy's ``a[0:n] = a[d:d + n]`` sees the overlap and first copies the
+A terminal scroll moves almost the whole YUV picture up by one text line, five times a second.  numpy's ``a[0:n] = a[d:d + n]`` sees the overlap and first copies the
 source into a fresh temporary (an allocation plus twice the memory traffic); a row band of a C-ordered
 array is one contiguous run of bytes, so one ``memmove`` (which handles overlap) does it in place.
 """

@@ -107,11 +107,9 @@ class Output:
         gate, queue, mux = self.gate, self.queue, self.container.mux_one
         try:
             if not gate.dropping and not queue.video_depth and not queue.audio_depth:
-                # The writer has nothing waiting, so the gate would admit everything: skip asking it.
-                for packet in video:
-                    mux(packet)
-                for packet in audio:
-                    mux(packet)
+                # The writer has nothing waiting, so the gate would admit everything: skip asking it, and
+                # hand FFmpeg the frame's packets in one call.
+                self.container.mux(video + audio)
                 self._muxed_video += len(video)
                 self._muxed_audio += len(audio)
             else:

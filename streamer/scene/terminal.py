@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import threading
+from itertools import repeat
 
 import numpy as np
 import pyte
@@ -209,7 +210,9 @@ class TerminalView(Node):
                 if not 0 <= y < self.rows:
                     continue
                 line = screen.buffer[y]
-                key = tuple(map(line.__getitem__, cols))
+                # dict.get with the line's default, not line[x]: an empty cell would go through pyte's
+                # Python-level __missing__, once per blank column of every changed row.
+                key = tuple(map(line.get, cols, repeat(line.default, self.columns)))
                 if key != self._keys[y]:
                     ring = (y + self._top) % self.rows
                     grid[ring * lh:(ring + 1) * lh] = self._cells.row(key, self.columns)

@@ -72,7 +72,7 @@ class VideoEncoder:
     def in_container(cls, container: av.container.OutputContainer, settings: EncoderSettings) -> "VideoEncoder":
         stream = container.add_stream(settings.video_codec, rate=settings.frame_rate)
         _configure_video(stream.codec_context, settings)
-        # Open now, in the caller's thread: the mux thread must never be the one that opens a codec.
+        # Open now, in the caller's thread (the frame thread): the writer thread must never open a codec.
         stream.codec_context.open()
         return cls(stream.codec_context, stream)
 

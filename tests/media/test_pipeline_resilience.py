@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from streamer.media.pipeline import Pipeline
 from test_pipeline_support import BlockingSink, SyntheticSource, probe, wait_until
@@ -175,3 +176,40 @@ def test_stop_gives_up_on_a_writer_that_never_returns():
     assert wait_until(sink.blocked.is_set, timeout=10)
     stats = pipe.stop(timeout=1.0)
     assert sink.closed and not stats.output_alive
+
+
+def test_a_sink_that_takes_bytes_without_blocking_is_written_by_the_frame_thread_alone():
+    """The steady state of a healthy network stream: no writer-thread wake-up per frame."""
+
+    class NonBlockingSink:
+        def __init__(self) -> None:
+            self.buffer = bytearray()
+            self.writers: list[str] = []
+
+        def write_some(self, data: bytes) -> int:
+            self.writers.append(threading.current_thread().name)
+            self.buffer += data
+            return len(data)
+
+        def write(self, data: bytes) -> int:
+            self.writers.append(threading.current_thread().name)
+            self.buffer += data
+            return len(data)
+
+        def close(self) -> None:
+            pass
+
+        def factory(self, target: str, **_kwargs: object) -> "NonBlockingSink":
+            return self
+
+    sink = NonBlockingSink()
+    pipe = Pipeline(SyntheticSource(rect_from=0.0), sink_factory=sink.factory)
+    pipe.start("nonblocking-test-sink")
+    assert pipe.wait_connected(5)
+    assert wait_until(lambda: pipe.stats.frames_sent >= 45, timeout=10)
+    stats = pipe.stop()
+    by_frame_thread = sink.writers.count("frame-loop")
+    # Only what was muxed before the sink was open, and the tail at the end, went through the writer.
+    assert by_frame_thread >= 40 and len(sink.writers) - by_frame_thread <= 4, sink.writers
+    p = probe(bytes(sink.buffer))
+    assert len(p.video_pts) == stats.frames_sent and p.audio_pts

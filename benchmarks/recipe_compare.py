@@ -1,14 +1,22 @@
 """CPU per stream-minute: the platform recipe (Xvfb + xterm + ffmpeg x11grab) against streamer, one run.
 
-Not part of CI (it needs Debian's xvfb, xterm, openbox and ffmpeg, which streamer itself never uses):
+Not part of CI (it needs Debian's xvfb, xterm, openbox, ffmpeg and x11-utils, which streamer itself never
+uses):
 
-    apt-get install -y xvfb xterm openbox ffmpeg
+    apt-get install -y xvfb xterm openbox ffmpeg x11-utils
     python benchmarks/recipe_compare.py --seconds 60 [--json]
 
 Both sides show the same log scrolling at 5 lines/s (or a static one with --static), encode with the same
 settings (libx264 veryfast/zerolatency 1500k, g 60, AAC 128k) and write FLV to a local file, so only the
 way frames are produced differs. CPU is user+system time of every process involved, read from /proc (the
 recipe) or from the child's rusage (streamer), divided by the stream minutes.
+
+The platform document has an agent type `openbox &` and then the xterm command. Started in the same
+instant instead, openbox (still starting) leaves the xterm unmapped for good, and ffmpeg would capture (and
+cheaply encode) a black screen for the whole run. The benchmark therefore starts the xterm only once openbox
+owns the screen (the root window names a window manager), and ffmpeg only once the xterm is viewable; and
+afterwards it decodes a late frame of each side's recording and fails unless it shows green terminal text,
+so neither side can win by showing nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +33,11 @@ import threading
 import time
 from pathlib import Path
 
+import av
+
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+XTERM_TITLE = "recipe-compare-xterm"
 RECIPE_FFMPEG = [
     "ffmpeg", "-loglevel", "error", "-y", "-thread_queue_size", "512",
     "-f", "x11grab", "-video_size", "1280x720", "-framerate", "30", "-i", ":99",
@@ -59,16 +70,18 @@ def run_recipe(seconds: float, log_path: Path, out_dir: Path) -> float:
     env = dict(os.environ, DISPLAY=":99")
     procs = [subprocess.Popen(["Xvfb", ":99", "-screen", "0", "1280x720x24", "-ac"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    deadline = time.monotonic() + 10
-    while not Path("/tmp/.X11-unix/X99").exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("Xvfb did not start")
-        time.sleep(0.05)
-    procs.append(subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    procs.append(subprocess.Popen(
-        ["xterm", "-fa", "Monospace", "-fs", "12", "-bg", "black", "-fg", "#00ff00",
-         "-geometry", "160x45+0+0", "-e", f"tail -f {log_path}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        wait_for_x(env, "Xvfb to listen", lambda _env: Path("/tmp/.X11-unix/X99").exists())
+        procs.append(subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for_x(env, "openbox to manage the screen", window_manager_running)
+        procs.append(subprocess.Popen(
+            ["xterm", "-fa", "Monospace", "-fs", "12", "-bg", "black", "-fg", "#00ff00",
+             "-geometry", "160x45+0+0", "-title", XTERM_TITLE, "-e", f"tail -f {log_path}"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for_x(env, "the xterm to be on screen", xterm_viewable)
+    except BaseException:
+        stop_all(procs)
+        raise
     ffmpeg = subprocess.Popen(RECIPE_FFMPEG + ["-t", str(seconds), str(out_dir / "recipe.flv")], env=env)
     procs.append(ffmpeg)
     ffmpeg_cpu = 0.0
@@ -82,10 +95,49 @@ def run_recipe(seconds: float, log_path: Path, out_dir: Path) -> float:
             time.sleep(0.2)
         others = sum(cpu_seconds_of(p.pid) for p in procs if p is not ffmpeg and p.poll() is None)
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
+        stop_all(procs)
     return ffmpeg_cpu + others
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def x_query(env: dict[str, str], *command: str) -> str:
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=5).stdout
+
+
+def window_manager_running(env: dict[str, str]) -> bool:
+    # An EWMH window manager sets this property on the root window once it manages the screen.
+    return "window id #" in x_query(env, "xprop", "-root", "_NET_SUPPORTING_WM_CHECK")
+
+
+def xterm_viewable(env: dict[str, str]) -> bool:
+    return "IsViewable" in x_query(env, "xwininfo", "-name", XTERM_TITLE)
+
+
+def wait_for_x(env: dict[str, str], what: str, ready, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready(env):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"recipe: gave up waiting {timeout:.0f} s for {what}")
+        time.sleep(0.1)
+
+
+def shows_green_text(recording: Path) -> bool:
+    """True if a frame near the end of ``recording`` has terminal-green pixels (a few hundred at least)."""
+    with av.open(str(recording)) as container:
+        stream = container.streams.video[0]
+        last = None
+        for frame in container.decode(stream):
+            last = frame
+    if last is None:
+        return False
+    rgb = last.to_ndarray(format="rgb24").astype(int)
+    green = (rgb[..., 1] > 150) & (rgb[..., 0] < 100) & (rgb[..., 2] < 100)
+    return int(green.sum()) > 500
 
 
 def run_streamer(seconds: float, log_path: Path, out_dir: Path) -> float:
@@ -105,10 +157,11 @@ def main() -> int:
     parser.add_argument("--static", action="store_true", help="a static log instead of 5 lines/s")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    missing = [tool for tool in ("Xvfb", "xterm", "openbox", "ffmpeg") if shutil.which(tool) is None]
+    missing = [tool for tool in ("Xvfb", "xterm", "openbox", "ffmpeg", "xwininfo", "xprop")
+               if shutil.which(tool) is None]
     if missing:
-        print(f"error: the recipe needs {', '.join(missing)}: apt-get install -y xvfb xterm openbox ffmpeg",
-              file=sys.stderr)
+        print(f"error: the recipe needs {', '.join(missing)}: "
+              "apt-get install -y xvfb xterm openbox ffmpeg x11-utils", file=sys.stderr)
         return 2
     minutes = args.seconds / 60
     results = {}
@@ -125,6 +178,9 @@ def main() -> int:
             finally:
                 stop.set()
                 writer.join()
+            if not shows_green_text(tmp_dir / f"{name}.flv"):
+                print(f"error: the {name} side's recording does not show the terminal text", file=sys.stderr)
+                return 1
             results[f"{name}.cpu_s_per_min"] = round(cpu / minutes, 2)
     results["ratio"] = round(results["streamer.cpu_s_per_min"] / results["recipe.cpu_s_per_min"], 3)
     if args.json:

@@ -9,12 +9,17 @@ persistent planes.  A static frame therefore costs nothing here.
 A frame source may also report row *moves* (a terminal scrolling: rows shifted up by a line height).
 Those are applied to the YUV planes directly — luma rows by ``dy``, chroma rows by ``dy / 2`` — and only
 the newly exposed rows are converted, so a scroll costs a memmove instead of a full-frame conversion.
-This is exact only for full-width moves by an even number of rows starting on an even row: swscale's
+The commonest move, the whole picture up (a full-screen terminal scrolling), costs not even that: the
+planes live in taller backing arrays, the picture is a window onto them, and the move slides the window
+down; the frame handed to the encoder is re-made over the new window without copying (PyAV's DLPack
+import).  Only when the window reaches the end of its backing rows is it copied back to the top, once
+every ``slack`` rows of scrolling.  This is exact only for full-width moves by an even number of rows starting on an even row: swscale's
 horizontal filter reads the pixel to the left (so a partial-width move would leave wrong edge columns)
 and one chroma row covers two luma rows.  Any other move is converted like damage.
 
-The same persistent frame is handed to the encoder every time.  That is safe because libx264 copies
-the input picture inside ``x264_encoder_encode`` before returning (checked by a test that decodes the
+The same frame (or, after a slide, a new frame over the same memory) is handed to the encoder every
+time, and written in place between encodes.  That is safe because libx264 copies the input picture
+inside ``x264_encoder_encode`` before returning (checked by a test that decodes the
 output and compares it with what was drawn).
 """
 
@@ -66,6 +71,13 @@ def damaged_row_bands(
     return merged
 
 
+def _aligned_rows(rows: int, width: int, fill: int) -> np.ndarray:
+    """A C-ordered (rows, width) uint8 array filled with ``fill``, its first byte 64-byte aligned (SIMD loads)."""
+    raw = np.full(rows * width + 64, fill, np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start:start + rows * width].reshape(rows, width)
+
+
 def plane_view(plane: av.video.plane.VideoPlane) -> np.ndarray:
     """A writable (rows, width) uint8 view of a plane, skipping the line padding."""
     rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
@@ -101,6 +113,7 @@ class YuvFrameStore:
         interpolation: Interpolation | str = DEFAULT_INTERPOLATION,
         merge_gap: int = DEFAULT_MERGE_GAP,
         max_cached_heights: int = 16,
+        slack_rows: int | None = None,
     ) -> None:
         if width <= 0 or height <= 0 or width % 2 or height % 2:
             raise ValueError(f"yuv420p needs a positive, even frame size, got {width}x{height}")
@@ -110,17 +123,27 @@ class YuvFrameStore:
             Interpolation[interpolation] if isinstance(interpolation, str) else interpolation
         )
         self.merge_gap = merge_gap
-        self.frame = av.VideoFrame(width, height, "yuv420p")
-        self._planes = [plane_view(p) for p in self.frame.planes]
-        # Whole padded lines: moving them is one contiguous memmove per plane.
-        self._lines = [np.frombuffer(p, dtype=np.uint8).reshape(p.height, p.line_size) for p in self.frame.planes]
-        self._planes[0][:] = 16  # black in limited-range BT.601
-        self._planes[1][:] = 128
-        self._planes[2][:] = 128
+        # Backing planes: the picture's rows plus ``slack`` spare rows below, each plane 64-byte aligned
+        # with no line padding (x264 reads any linesize).
+        self._slack = height if slack_rows is None else max(0, slack_rows) & ~1
+        rows = height + self._slack
+        self._backing = [_aligned_rows(rows, width, 16), _aligned_rows(rows // 2, width // 2, 128),
+                         _aligned_rows(rows // 2, width // 2, 128)]  # black in limited-range BT.601
+        self._set_window(0)
         self._converters: OrderedDict[int, _BandConverter] = OrderedDict()
         self._max_cached_heights = max_cached_heights
         self.rows_converted = 0  # cumulative, for benchmarks and stats
         self.rows_moved = 0
+        self.window_slides = 0
+        self.window_rewinds = 0
+
+    def _set_window(self, top: int) -> None:
+        """Show backing rows ``[top, top + height)``: new plane views and a frame over them (no copy)."""
+        self._top = top
+        luma, u, v = self._backing
+        half, h = top // 2, self.height
+        self._planes = [luma[top:top + h], u[half:half + h // 2], v[half:half + h // 2]]
+        self.frame = av.VideoFrame.from_dlpack(tuple(self._planes), format="yuv420p")
 
     def _converter(self, band_height: int) -> _BandConverter:
         converter = self._converters.get(band_height)
@@ -171,12 +194,31 @@ class YuvFrameStore:
             return False
         if y < 0 or y + h > self.height or y + dy < 0 or y + h + dy > self.height:
             return False
-        luma, u, v = self._lines
-        move_rows(luma, y, y + dy, h)
-        move_rows(u, y // 2, (y + dy) // 2, h // 2)
-        move_rows(v, y // 2, (y + dy) // 2, h // 2)
+        if y + dy == 0 and y + h == self.height and dy < 0 and -dy <= self._slack:
+            self._slide_window(-dy)
+        else:
+            for plane, scale in zip(self._planes, (1, 2, 2)):
+                move_rows(plane, y // scale, (y + dy) // scale, h // scale)
         self.rows_moved += h
         return True
+
+    def _slide_window(self, rows: int) -> None:
+        """Move the whole picture up by ``rows``: the window slides down over the backing rows.
+
+        The rows it uncovers at the bottom get what a move would have left there (the old bottom rows), so
+        both ways give the same picture; the caller converts them anyway if they were damaged."""
+        if self._top + rows + self.height > self.height + self._slack:
+            # The window would leave its backing rows: copy the picture back to the top (once per slack rows).
+            for backing, scale in zip(self._backing, (1, 2, 2)):
+                move_rows(backing, self._top // scale, 0, self.height // scale)
+            self._top = 0
+            self.window_rewinds += 1
+        old_top = self._top
+        for backing, scale in zip(self._backing, (1, 2, 2)):
+            bottom, n = (old_top + self.height) // scale, rows // scale
+            backing[bottom:bottom + n] = backing[bottom - n:bottom]
+        self._set_window(old_top + rows)
+        self.window_slides += 1
 
     def update_all(self, rgb: np.ndarray) -> int:
         """Convert the whole frame (first frame, or after the RGB frame may have changed untracked)."""

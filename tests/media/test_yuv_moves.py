@@ -46,6 +46,28 @@ def test_many_scrolls_equal_a_full_conversion_and_convert_only_new_rows():
     # Pay for change: a full conversion per scroll would be 120 * 720 rows.
     assert store.rows_moved > 100 * 600
     assert store.rows_converted < H + 120 * 200
+    # Full-screen scrolls slid the window (and ran off the end of the backing rows more than once).
+    assert store.window_slides > 100 and store.window_rewinds >= 2
+
+
+def test_sliding_the_window_gives_the_same_picture_as_moving_rows():
+    """A whole-picture move up is done by sliding the window; rows it uncovers hold what a row move would
+    have left there, even when nobody redraws them, across rewinds to the top of the backing rows."""
+    rng = np.random.default_rng(4)
+    picture = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    sliding, moving = YuvFrameStore(W, H, slack_rows=100), YuvFrameStore(W, H, slack_rows=0)
+    for store in (sliding, moving):
+        store.update_all(picture)
+    for step in range(40):
+        dy = -2 * int(rng.integers(1, 40))
+        band = rng.integers(0, 256, (16, W, 3), dtype=np.uint8)
+        picture[H - 16:] = band
+        for store in (sliding, moving):
+            # Every other step nothing is redrawn: the uncovered rows must still agree.
+            store.update(picture, [(0, H - 16, W, 16)] if step % 2 else [], [((0, -dy, W, H + dy), dy)])
+        assert all(np.array_equal(a, b) for a, b in zip(sliding._planes, moving._planes)), f"step {step}"
+        assert np.array_equal(sliding.frame.to_ndarray(), moving.frame.to_ndarray())
+    assert moving.window_slides == 0 and sliding.window_slides == 40 and sliding.window_rewinds > 5
 
 
 def test_lazily_moved_rgb_rows_are_refreshed_before_they_are_converted():
@@ -122,6 +144,7 @@ def test_a_scrolling_terminal_streams_the_same_pixels_it_draws(tmp_path):
     pipeline.run(duration=2.0)
     last_drawn = source.frame.copy()
     assert pipeline.frame_store.rows_moved > 30 * 600  # the scrolls went out as moves
+    assert pipeline.frame_store.window_rewinds >= 1  # slid to the end of the backing rows and back
     with av.open(str(out)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(frames) >= 55

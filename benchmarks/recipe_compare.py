@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -118,7 +119,8 @@ def xterm_viewable(env: dict[str, str]) -> bool:
     return "IsViewable" in x_query(env, "xwininfo", "-name", XTERM_TITLE)
 
 
-def wait_for_x(env: dict[str, str], what: str, ready, timeout: float = 15.0) -> None:
+def wait_for_x(env: dict[str, str], what: str, ready: Callable[[dict[str, str]], bool],
+               timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not ready(env):
         if time.monotonic() > deadline:

@@ -13,9 +13,10 @@ The commonest move, the whole picture up (a full-screen terminal scrolling), cos
 planes live in taller backing arrays, the picture is a window onto them, and the move slides the window
 down; the frame handed to the encoder is re-made over the new window without copying (PyAV's DLPack
 import).  Only when the window reaches the end of its backing rows is it copied back to the top, once
-every ``slack`` rows of scrolling.  This is exact only for full-width moves by an even number of rows starting on an even row: swscale's
-horizontal filter reads the pixel to the left (so a partial-width move would leave wrong edge columns)
-and one chroma row covers two luma rows.  Any other move is converted like damage.
+every ``slack`` rows of scrolling.  Moves are exact only for full-width moves by an even number of rows
+starting on an even row: swscale's horizontal filter reads the pixel to the left (so a partial-width
+move would leave wrong edge columns) and one chroma row covers two luma rows.  Any other move is
+converted like damage.
 
 The same frame (or, after a slide, a new frame over the same memory) is handed to the encoder every
 time, and written in place between encodes.  That is safe because libx264 copies the input picture
@@ -207,17 +208,17 @@ class YuvFrameStore:
 
         The rows it uncovers at the bottom get what a move would have left there (the old bottom rows), so
         both ways give the same picture; the caller converts them anyway if they were damaged."""
-        if self._top + rows + self.height > self.height + self._slack:
+        top = self._top
+        if top + rows > self._slack:
             # The window would leave its backing rows: copy the picture back to the top (once per slack rows).
             for backing, scale in zip(self._backing, (1, 2, 2)):
-                move_rows(backing, self._top // scale, 0, self.height // scale)
-            self._top = 0
+                move_rows(backing, top // scale, 0, self.height // scale)
+            top = 0
             self.window_rewinds += 1
-        old_top = self._top
         for backing, scale in zip(self._backing, (1, 2, 2)):
-            bottom, n = (old_top + self.height) // scale, rows // scale
-            backing[bottom:bottom + n] = backing[bottom - n:bottom]
-        self._set_window(old_top + rows)
+            bottom, n = (top + self.height) // scale, rows // scale
+            move_rows(backing, bottom - n, bottom, n)
+        self._set_window(top + rows)
         self.window_slides += 1
 
     def update_all(self, rgb: np.ndarray) -> int:

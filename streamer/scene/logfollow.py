@@ -12,8 +12,8 @@ viewer are short dim (ANSI) lines in the byte stream itself.
 
 Waking up: each wake-up of a thread costs tens of microseconds of CPU on a small VM, so the follower
 sleeps until inotify says the file (or its name in the directory) changed, at most one wake-up per
-``poll_interval`` under a flood of small writes, and at least every ``max_poll_interval`` as a safety
-net (see ``filewatch.py``).  Without inotify it polls: every ``poll_interval`` while the log is active;
+``poll_interval`` under a flood of small writes, and at least every ``watch_interval`` (a second, like
+``tail -F``) as a safety net for changes inotify does not report (see ``filewatch.py``).  Without inotify it polls: every ``poll_interval`` while the log is active;
 once it has been quiet for ``idle_after`` seconds the interval doubles with every further ``idle_after``
 of quiet, up to ``max_poll_interval`` (well below ``tail -F``'s one second).
 """
@@ -58,12 +58,18 @@ class LogFollower:
         self, path: str | os.PathLike, *, max_buffered: int = 64 * 1024, keep_bytes: int = 8 * 1024,
         max_line_bytes: int = 4096, poll_interval: float = 0.05, max_poll_interval: float = 0.25,
         idle_after: float = 1.0, from_start: bool = False, use_inotify: bool = True,
+        watch_interval: float = 1.0,
     ) -> None:
         if not 0 < keep_bytes <= max_buffered:
             raise ValueError("need 0 < keep_bytes <= max_buffered")
         if not 0 < poll_interval <= max_poll_interval:
             raise ValueError("need 0 < poll_interval <= max_poll_interval")
+        if watch_interval <= 0:
+            raise ValueError("need watch_interval > 0")
         self.max_poll_interval, self.idle_after = max_poll_interval, idle_after
+        # The safety-net wake-up while inotify watches: a quiet log then costs one wake-up a second,
+        # not four (each is tens of microseconds of CPU taken from the same cores as the encoder).
+        self.watch_interval = watch_interval
         self.path = Path(path)
         self.max_buffered, self.keep_bytes = max_buffered, keep_bytes
         self.max_line_bytes, self.poll_interval = max_line_bytes, poll_interval
@@ -233,7 +239,7 @@ class LogFollower:
         waiter = self._waiter
         if waiter is not None and waiter.ensure_watching():
             self.polls += 1
-            if waiter.wait(self.max_poll_interval):
+            if waiter.wait(self.watch_interval):
                 # Woken by a change: under a flood of small writes read at most once per poll_interval
                 # (the writes pile up in the file meanwhile and are read in one go).
                 now = time.monotonic()

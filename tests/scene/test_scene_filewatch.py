@@ -14,7 +14,7 @@ from streamer.scene import LogFollower
 from streamer.scene.filewatch import FileChangeWaiter
 
 MODES = {
-    "inotify": dict(use_inotify=True, poll_interval=0.01, max_poll_interval=30.0, idle_after=0.01),
+    "inotify": dict(use_inotify=True, poll_interval=0.01, watch_interval=30.0, idle_after=0.01),
     "polling": dict(use_inotify=False, poll_interval=0.01, max_poll_interval=0.05, idle_after=0.05),
 }
 
@@ -106,7 +106,7 @@ def test_a_file_that_appears_later(follower_factory, tmp_path, wait_until):
 def test_inotify_is_used_by_default_and_stop_does_not_wait_for_the_timer(tmp_path, wait_until):
     log = tmp_path / "s.log"
     log.write_bytes(b"")
-    f = LogFollower(log, max_poll_interval=30.0).start()
+    f = LogFollower(log, watch_interval=30.0).start()
     thread = f._thread
     wait_until(lambda: f.uses_inotify and f.polls >= 1, what="the follower to sleep on inotify")
     f.stop(timeout=2.0)
@@ -150,3 +150,20 @@ def test_waiter_without_inotify_is_a_timed_wait(tmp_path):
         assert waiter.wait(0.05) is False
     finally:
         waiter.close()
+
+
+def test_a_quiet_log_watched_by_inotify_still_wakes_every_watch_interval(tmp_path, wait_until):
+    # The safety net for writes inotify never reports (network file systems): the follower re-reads
+    # the file at least once per watch_interval even when no event comes.
+    log = tmp_path / "s.log"
+    log.write_bytes(b"")
+    f = LogFollower(log, watch_interval=0.02).start()
+    try:
+        wait_until(lambda: f.uses_inotify and f.polls >= 10, what="ten safety-net wake-ups of a quiet log")
+    finally:
+        f.stop()
+
+
+def test_watch_interval_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="watch_interval"):
+        LogFollower(tmp_path / "s.log", watch_interval=0)

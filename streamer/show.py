@@ -32,6 +32,9 @@ class SceneSource:
         # setup() runs before anything goes on air, so its errors stop the command cleanly.
         module.setup(self.stage, options)
         self._update = module.update  # looked up once: render() runs every frame
+        # Row moves the last ``render()`` applied before drawing its damage (the stage's ``moves``): a
+        # plain attribute, read by the pipeline every frame.
+        self.moves: Sequence[tuple[tuple[int, int, int, int], int]] = ()
 
     @property
     def frame(self) -> np.ndarray:
@@ -49,12 +52,9 @@ class SceneSource:
         while self._pending_comments:
             self.module.on_comment(self.stage, self._pending_comments.popleft())
         self._update(self.stage, t)
-        return self.stage.render()
-
-    @property
-    def moves(self) -> Sequence[tuple[tuple[int, int, int, int], int]]:
-        """Row moves the last ``render()`` applied before drawing its damage (the stage's ``moves``)."""
-        return self.stage.moves
+        rects = self.stage.render()
+        self.moves = self.stage.moves
+        return rects
 
     def deliver_comment(self, comment: object) -> None:
         """Queue a viewer comment for the scene's ``on_comment``; safe to call from any thread."""

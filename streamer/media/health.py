@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 
 class FrameStamps:
-    """The last ``size`` frames' stage boundaries, as ``(start, rendered, converted, encoded)``
-    perf-counter stamps: one append per frame (the frame thread's only bookkeeping), read by others.
+    """The last ``size`` frames' timings, as ``(start, render_s, convert_s, encode_s)``: when the frame's
+    encode began (perf counter) and the seconds its render, its RGB→YUV update and its encode took.  One
+    append per frame (the frame thread's only bookkeeping), read by others.
 
     ``deque.append`` and ``list(deque)`` are atomic under the GIL, so readers need no lock."""
 
@@ -26,7 +27,7 @@ class FrameStamps:
         recent = list(self._stamps)
         if not recent:
             return 0.0, 0.0, 0.0
-        return tuple(statistics.median((s[i + 1] - s[i]) * 1000 for s in recent) for i in range(3))  # type: ignore[return-value]
+        return tuple(statistics.median(s[i] * 1000 for s in recent) for i in (1, 2, 3))  # type: ignore[return-value]
 
     def fps(self) -> float:
         """Frames per second over the last ``fps_window`` frame starts."""

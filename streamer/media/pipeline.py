@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+from time import perf_counter
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -101,8 +102,6 @@ class Pipeline:
         self.max_video_packets = max_video_packets
         self._sink_factory = sink_factory
         self._on_frame = on_frame  # benchmark hook, called in the frame thread: keep it cheap
-        self._video_encoder_cpu_ms = 0.0
-        self._pending_packets: tuple[Output, list, list] | None = None  # this frame's, not yet handed over
 
         self.clock = StreamClock(s.fps, s.sample_rate)
         self.frame_store = YuvFrameStore(s.width, s.height)
@@ -129,6 +128,8 @@ class Pipeline:
         self._render_errors = RateLimitedLog(10.0)
         self._needs_full_convert = True
         self._stamps = FrameStamps()
+        # The picture rendered ahead (see _frame): whether its render succeeded, its render and convert seconds.
+        self._ahead: tuple[bool, float, float] = (False, 0.0, 0.0)
         self._max_queue_depth = 0
 
     # --- control (any thread) ------------------------------------------------------------------------
@@ -307,9 +308,11 @@ class Pipeline:
     def _frame_loop(self) -> None:
         slot = 0
         next_health = time.monotonic() + self.health_interval
+        wait_for, frame = self.clock.wait_for, self._frame
         try:
+            self._render_ahead(0)
             while True:
-                slot, skipped, now = self.clock.wait_for(slot)
+                slot, skipped, now = wait_for(slot)
                 if self._stopping:
                     break
                 stop_event = self._stop_event
@@ -323,62 +326,106 @@ class Pipeline:
                     break
                 if self._pending is not None:
                     self._apply_pending_switch(slot)
-                self._one_frame(slot)
+                frame(slot)
                 slot += 1
                 if now >= next_health:
                     log.info("health: %s", self.health_line())
                     next_health = now + self.health_interval
                     self._prune_retired()
-                self._hand_over()
         except Exception:  # noqa: BLE001 - last resort: report, then still close the output cleanly
             log.exception("frame loop crashed")
         finally:
-            self._hand_over()
             if self._output is not None:
                 self._output.finish(flush=True)
 
-    def _one_frame(self, slot: int) -> None:
-        t0 = time.perf_counter()
-        rendered = self._render(slot)
-        t1 = time.perf_counter()
-        if rendered is not None:
-            rects, moves = rendered
+    def _frame(self, slot: int) -> None:
+        """Encode and mux the picture for ``slot`` (rendered at the previous wake-up), then render the next.
+
+        Why render one frame ahead: on this kind of VM a thread that slept finds the caches and TLB cold,
+        and whatever Python runs first after the wake-up pays for it (measured: a scene's no-change render
+        takes 0.3 us warm, 0.5 us right after an encode, 25 us right after a 30 ms sleep; a log line's
+        scroll 170 us warm, 680 us after a sleep).  Encoding first and rendering after it makes the render
+        run warm.  The cost is latency: what the scene draws goes out at the next slot (33 ms later), with
+        the stream time of that slot; frames still leave at their slots.
+        """
+        t0 = perf_counter()
+        output = self._output
+        video = audio = None
+        encoder_cpu_ms = 0.0
+        on_frame = self._on_frame  # the encoder's thread CPU is only wanted by benchmarks
+        if output is not None:
+            cpu0 = time.thread_time() if on_frame is not None else 0.0
+            video = output.video.encode(
+                self.frame_store.frame, slot - output.start_slot,
+                keyframe=output.gate.dropping and output.wants_keyframe(),  # a call only while dropping
+            )
+            if on_frame is not None:
+                encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
+            audio = self._audio_for(output, slot)
+            if output.port.busy_since is not None:  # only while the writer is inside a blocking write
+                output.check_stall(time.monotonic())
+        encode_s = perf_counter() - t0
+        rendered, render_s, convert_s = self._ahead  # how the picture just encoded was made
+        if rendered:
+            self._frames_rendered += 1
+        else:  # the render failed: the last good picture went out again
+            self._frames_repeated += 1
+        self._stamps.add((t0, render_s, convert_s, encode_s))
+        if on_frame is not None:
+            on_frame(FrameTiming(slot, render_s * 1000, convert_s * 1000, encode_s * 1000, encoder_cpu_ms))
+        if output is not None:
+            output.send(video, audio)
+        self._render_ahead(slot + 1)
+
+    def _render_ahead(self, slot: int) -> None:
+        """Render the scene for ``slot`` and bring the YUV picture up to date; on a render error the last
+        good picture stays (and goes out again)."""
+        source = self.source
+        t0 = perf_counter()
+        with self._frame_lock:
+            try:
+                rects = source.render(self.clock.stream_time(slot))
+                if rects is None:
+                    rects = ()
+                moves = getattr(source, "moves", None) or ()
+                rendered = True
+            except Exception as exc:  # noqa: BLE001 - a scene bug must never stop the stream
+                self._report_render_error(slot, exc)
+                rendered = False
+        t1 = perf_counter()
+        if rendered:
             try:
                 if self._needs_full_convert:
-                    self.frame_store.update_all(self.source.frame)
+                    self.frame_store.update_all(source.frame)
                     self._needs_full_convert = False
                 elif rects or moves:  # most frames of a calm scene change nothing
                     buffer = self._frame_buffer
                     if buffer is not None:
                         self.frame_store.update(buffer, rects, moves, self._refresh_rows)
                     else:
-                        self.frame_store.update(self.source.frame, rects, moves)
+                        self.frame_store.update(source.frame, rects, moves)
             except Exception as exc:  # noqa: BLE001 - e.g. malformed rects: treat like a failed render
                 self._report_render_error(slot, exc)
-                rendered = None
-        if rendered is None:
-            self._frames_repeated += 1
-        else:
-            self._frames_rendered += 1
-        t2 = time.perf_counter()
-        self._encode(slot)
-        t3 = time.perf_counter()
-        self._stamps.add((t0, t1, t2, t3))
-        if self._on_frame is not None:
-            self._on_frame(FrameTiming(slot, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
-                                       self._video_encoder_cpu_ms))
+                rendered = False
+        self._ahead = (rendered, t1 - t0, perf_counter() - t1)
 
-    def _render(self, slot: int) -> tuple[Sequence[Rect], Sequence[Move]] | None:
-        """Run the source's render: its damage and row moves; ``None`` if it raised (the last good YUV
-        frame goes out again)."""
-        with self._frame_lock:
-            try:
-                rects = self.source.render(self.clock.stream_time(slot))
-                moves = getattr(self.source, "moves", None) or ()
-                return (() if rects is None else rects), moves
-            except Exception as exc:  # noqa: BLE001 - a scene bug must never stop the stream
-                self._report_render_error(slot, exc)
-                return None
+    def _audio_for(self, output: Output, slot: int) -> list:
+        """AAC packets covering stream time up to the end of video ``slot``, in whole AAC frames."""
+        position = output.audio_position
+        frames = -(-(self.clock.samples_at(slot + 1) - position) // AAC_FRAME_SAMPLES)  # ceiling division
+        if frames <= 0:
+            return []
+        track, encoder = self._track, output.audio
+        if encoder.silence_cached and track.skip_silence(position, frames * AAC_FRAME_SAMPLES):
+            audio = encoder.encode_silence(position - output.audio_origin, frames)
+        else:
+            audio = []
+            for k in range(frames):
+                at = position + k * AAC_FRAME_SAMPLES
+                samples = track.samples(at, AAC_FRAME_SAMPLES)
+                audio += encoder.encode(samples, at - output.audio_origin, silent=track.silent)
+        output.audio_position = position + frames * AAC_FRAME_SAMPLES
+        return audio
 
     def _report_render_error(self, slot: int, exc: BaseException) -> None:
         # The RGB frame may be half-drawn and its damage unknown: resync the YUV copy fully next time.
@@ -390,41 +437,3 @@ class Pipeline:
         elif log_now:
             log.error("scene render failed %d more time(s); latest: %s: %s",
                       suppressed + 1, type(exc).__name__, exc)
-
-    def _encode(self, slot: int) -> None:
-        self._video_encoder_cpu_ms = 0.0
-        output = self._output
-        if output is None:
-            return
-        timed = self._on_frame is not None  # the encoder's thread CPU is only wanted by benchmarks
-        cpu0 = time.thread_time() if timed else 0.0
-        video = output.video.encode(
-            self.frame_store.frame, slot - output.start_slot, keyframe=output.wants_keyframe()
-        )
-        if timed:
-            self._video_encoder_cpu_ms = (time.thread_time() - cpu0) * 1000
-        # Audio covers stream time up to the end of this video slot, in whole AAC frames.
-        audio: list = []
-        position = output.audio_position
-        frames = -(-(self.clock.samples_at(slot + 1) - position) // AAC_FRAME_SAMPLES)  # ceiling division
-        if frames > 0:
-            track, encoder = self._track, output.audio
-            if encoder.silence_cached and track.skip_silence(position, frames * AAC_FRAME_SAMPLES):
-                audio = encoder.encode_silence(position - output.audio_origin, frames)
-            else:
-                for k in range(frames):
-                    at = position + k * AAC_FRAME_SAMPLES
-                    samples = track.samples(at, AAC_FRAME_SAMPLES)
-                    audio += encoder.encode(samples, at - output.audio_origin, silent=track.silent)
-            output.audio_position = position + frames * AAC_FRAME_SAMPLES
-        # Muxed by _hand_over(), just before this thread sleeps: should the writer thread be woken, it
-        # then finds the GIL free instead of waking only to wait for it while this frame finishes.
-        self._pending_packets = (output, video, audio)
-        if output.port.busy_since is not None:  # only while the writer is inside a blocking write
-            output.check_stall(time.monotonic())
-
-    def _hand_over(self) -> None:
-        pending, self._pending_packets = self._pending_packets, None
-        if pending is not None:
-            output, video, audio = pending
-            output.send(video, audio)

@@ -130,6 +130,7 @@ class YuvFrameStore:
         rows = height + self._slack
         self._backing = [_aligned_rows(rows, width, 16), _aligned_rows(rows // 2, width // 2, 128),
                          _aligned_rows(rows // 2, width // 2, 128)]  # black in limited-range BT.601
+        self._windows: dict[int, tuple[list[np.ndarray], av.VideoFrame]] = {}
         self._set_window(0)
         self._converters: OrderedDict[int, _BandConverter] = OrderedDict()
         self._max_cached_heights = max_cached_heights
@@ -139,12 +140,19 @@ class YuvFrameStore:
         self.window_rewinds = 0
 
     def _set_window(self, top: int) -> None:
-        """Show backing rows ``[top, top + height)``: new plane views and a frame over them (no copy)."""
+        """Show backing rows ``[top, top + height)``: plane views and a frame over them (no copy).
+
+        Views and frame are kept per window position (at most ``slack / 2 + 1`` of them, a few hundred
+        bytes each): a terminal scrolling line by line comes back to the same few positions, and making
+        the frame anew cost ~50 us per scroll."""
         self._top = top
-        luma, u, v = self._backing
-        half, h = top // 2, self.height
-        self._planes = [luma[top:top + h], u[half:half + h // 2], v[half:half + h // 2]]
-        self.frame = av.VideoFrame.from_dlpack(tuple(self._planes), format="yuv420p")
+        window = self._windows.get(top)
+        if window is None:
+            luma, u, v = self._backing
+            half, h = top // 2, self.height
+            planes = [luma[top:top + h], u[half:half + h // 2], v[half:half + h // 2]]
+            window = self._windows[top] = (planes, av.VideoFrame.from_dlpack(tuple(planes), format="yuv420p"))
+        self._planes, self.frame = window
 
     def _converter(self, band_height: int) -> _BandConverter:
         converter = self._converters.get(band_height)

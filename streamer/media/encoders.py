@@ -110,6 +110,7 @@ class AudioEncoder:
         self._silent_repeats = 0
         self._silent_lag = 0  # input pts minus output pts of the encoder (its one-frame delay)
         self._skipping = False  # the encoder has not seen the latest silent frames
+        self._silence_pool: list[av.Packet] = []  # encode_silence's packets, reused call after call
         self._last_pts: int | None = None  # pts of the last packet handed out
         self._rate = settings.sample_rate
         self._time_base = Fraction(1, settings.sample_rate)
@@ -138,11 +139,25 @@ class AudioEncoder:
     def encode_silence(self, pts: int, count: int) -> list[av.Packet]:
         """``count`` AAC frames of silence starting at sample ``pts``, all from the cached packet: what
         ``count`` calls of ``encode(zeros, ..., silent=True)`` would return, in one call (the frame
-        thread asks for audio every frame).  Only valid while ``silence_cached``."""
+        thread asks for audio every frame).  Only valid while ``silence_cached``.  The packets are
+        reused by the next call: mux them (or copy them) before calling again."""
         if self._silent_payload is None:
             raise RuntimeError("no cached silence yet: use encode() until silence_cached")
         self._skipping = True
-        return self._silence_packets(pts - self._silent_lag, count)
+        # The same few packet objects every time: making packets was most of this call's cost (it runs
+        # every frame, in caches the video encoder has just churned).  Muxing takes a new reference to a
+        # packet's data and leaves the object free to reuse, but rebases its timestamps: set them all.
+        pool = self._silence_pool
+        while len(pool) < count:
+            pool.extend(self._silence_packets(0, 1))
+        start, time_base = pts - self._silent_lag, self._packet_time_base
+        packets = pool[:count]
+        for k, packet in enumerate(packets):
+            packet.pts = packet.dts = start + k * AAC_FRAME_SAMPLES
+            packet.duration = AAC_FRAME_SAMPLES
+            packet.time_base = time_base
+        self._last_pts = start + (count - 1) * AAC_FRAME_SAMPLES
+        return packets
 
     def encode(self, samples: np.ndarray, pts: int, *, silent: bool = False) -> list[av.Packet]:
         """Encode ``samples`` (float32, ``(channels, n)``) starting at sample ``pts``.
@@ -205,6 +220,7 @@ class AudioEncoder:
             self._silent_candidate, self._silent_repeats = payload, 1
         if self._silent_repeats >= 3:
             self._silent_payload = payload
+            self._silence_pool = []
             self._silent_lag = pts - packets[0].pts
 
     def _cached_silence(self, pts: int) -> av.Packet:

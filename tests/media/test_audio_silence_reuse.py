@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -74,3 +75,22 @@ def test_cached_silence_decodes_like_the_encoder_output(runs: bool):
     assert np.abs(pcm - ref_pcm).max() < 1e-3, "cached silence changed the decoded audio"
     # And the tones really are there (the test would pass vacuously on all-zero audio otherwise).
     assert np.abs(pcm).max() > 0.3
+
+
+def test_encode_silence_reuses_its_packet_objects_with_fresh_timestamps():
+    buffer = io.BytesIO()
+    container = av.open(buffer, "w", format="flv")
+    encoder = AudioEncoder.in_container(container, EncoderSettings())
+    index = 0
+    while not encoder.silence_cached:
+        container.mux(encoder.encode(chunk(False, index), index * AAC_FRAME_SAMPLES, silent=True))
+        index += 1
+    first = encoder.encode_silence(index * AAC_FRAME_SAMPLES, 2)
+    first_pts = [p.pts for p in first]
+    container.mux(first)  # rebases the packets' timestamps to the stream's (FLV: milliseconds)
+    second = encoder.encode_silence((index + 2) * AAC_FRAME_SAMPLES, 2)
+    assert [id(p) for p in second] == [id(p) for p in first], "made new packets instead of reusing them"
+    assert [p.pts for p in second] == [pts + 2 * AAC_FRAME_SAMPLES for pts in first_pts]
+    assert all(p.time_base == Fraction(1, 44100) and p.duration == AAC_FRAME_SAMPLES for p in second)
+    container.mux(second)
+    container.close()

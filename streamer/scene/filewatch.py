@@ -32,6 +32,9 @@ if INotify is not None:
     # On the directory: our name created, modified, moved in or out, deleted, or its metadata changed.
     _DIR_MASK = (_in.CREATE | _in.MODIFY | _in.MOVED_TO | _in.MOVED_FROM | _in.DELETE | _in.ATTRIB
                  | _in.CLOSE_WRITE)
+    # While the open file's inode is watched, its writes need not be reported twice: every append
+    # would otherwise wake the follower with two events to decode (one per watch).
+    _DIR_MASK_FILE_WATCHED = _DIR_MASK & ~_in.MODIFY
     # On the open file's inode: written or truncated, even after it was renamed to another name.
     _FILE_MASK = _in.MODIFY | _in.ATTRIB
     _IGNORED, _OVERFLOW = int(_in.IGNORED), int(_in.Q_OVERFLOW)
@@ -74,11 +77,14 @@ class FileChangeWaiter:
         self._watch_dir()
         return self.active
 
-    def _watch_dir(self) -> None:
-        if self._inotify is None or self._dir_wd is not None:
+    def _watch_dir(self, *, update: bool = False) -> None:
+        """Watch the directory (or, with ``update``, set the watch's mask again: adding a watch on a watched
+        path replaces its mask)."""
+        if self._inotify is None or (self._dir_wd is not None and not update):
             return
         try:
-            self._dir_wd = self._inotify.add_watch(self.path.parent, _DIR_MASK)
+            mask = _DIR_MASK if self._file_wd is None else _DIR_MASK_FILE_WATCHED
+            self._dir_wd = self._inotify.add_watch(self.path.parent, mask)
         except OSError:
             self._dir_wd = None  # missing directory or no watch left: timed waits; retried each wait
 
@@ -97,10 +103,13 @@ class FileChangeWaiter:
             self._file_wd = self._inotify.add_watch(self.path, _FILE_MASK)
         except OSError:
             self._file_wd = None
+        if self._dir_wd is not None:
+            self._watch_dir(update=True)  # the directory's MODIFY is needed only without the file's watch
 
     def wait(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds; True if a change to the file (or a ``wake()``) ended it early."""
-        self._watch_dir()
+        if self._dir_wd is None:
+            self._watch_dir()
         if self._inotify is None or self._dir_wd is None:
             woken = bool(self._poller.poll(max(0, int(timeout * 1000))))
             self._drain_wake()
@@ -142,6 +151,8 @@ class FileChangeWaiter:
                 relevant = True
                 if event.mask & _IGNORED:
                     self._file_wd = None  # the inode is gone
+                    if self._dir_wd is not None:
+                        self._watch_dir(update=True)
             elif event.wd == self._dir_wd:
                 if event.mask & _IGNORED:
                     self._dir_wd = None  # the directory went away: re-added on the next wait if it returns

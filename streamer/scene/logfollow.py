@@ -71,6 +71,7 @@ class LogFollower:
         # not four (each is tens of microseconds of CPU taken from the same cores as the encoder).
         self.watch_interval = watch_interval
         self.path = Path(path)
+        self._fspath = os.fspath(self.path)  # a str: os.stat of a Path costs two Python calls per wake-up
         self.max_buffered, self.keep_bytes = max_buffered, keep_bytes
         self.max_line_bytes, self.poll_interval = max_line_bytes, poll_interval
         self._from_start = from_start
@@ -276,15 +277,16 @@ class LogFollower:
                     self.reopened += 1
                 first = False
                 self._line_len = self._dropping = 0
-            chunk = f.read(_CHUNK)
+            chunk = f.read(_CHUNK)  # reads until _CHUNK bytes or the end of the file
             if chunk:
                 quiet_since = time.monotonic()
                 self.bytes_read += len(chunk)
                 self._push(self._cap_lines(chunk))
-                continue
+                if len(chunk) == _CHUNK:
+                    continue  # there may be more; a short read reached the end: check the file now
             # At end of file: has the name moved to a new file, or was this one truncated?
             try:
-                st = os.stat(self.path)
+                st = os.stat(self._fspath)
             except FileNotFoundError:
                 st = None  # removed or being rotated: keep the old file until a new one appears
             except OSError:

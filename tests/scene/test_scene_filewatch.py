@@ -167,3 +167,28 @@ def test_a_quiet_log_watched_by_inotify_still_wakes_every_watch_interval(tmp_pat
 def test_watch_interval_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="watch_interval"):
         LogFollower(tmp_path / "s.log", watch_interval=0)
+
+
+def test_the_directory_reports_writes_again_once_the_watched_inode_is_gone(tmp_path):
+    """While the open file's inode is watched, the directory watch leaves out MODIFY (an append then
+    decodes as one event, not two); once that inode is gone, the directory's MODIFY must report writes
+    to whatever file now has the name."""
+    log = tmp_path / "mine.log"
+    log.write_bytes(b"")
+    waiter = FileChangeWaiter(log)
+    try:
+        waiter.watch_open_file()
+        append(log, b"one\n")
+        assert waiter.wait(5.0) is True
+        log.unlink()  # nobody holds it open: the inode goes, and its watch with it
+        assert waiter.wait(5.0) is True
+        log.write_bytes(b"")  # a new file under the name, not (yet) watched by inode
+        assert waiter.wait(5.0) is True
+        while waiter.wait(0.05):
+            pass
+        with open(log, "ab") as writer:  # kept open: only MODIFY reports this write, not CLOSE_WRITE
+            writer.write(b"two\n")
+            writer.flush()
+            assert waiter.wait(5.0) is True, "a write to the unwatched new file went unnoticed"
+    finally:
+        waiter.close()

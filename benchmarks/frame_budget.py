@@ -12,6 +12,7 @@ scene update + damage redraw + RGB→YUV of the damaged rows + H.264 + AAC + han
 CPU-seconds per stream-minute of the whole process (every thread: frame loop, writer thread, log follower; the
 log is written by a child process, as an agent would write it), and the libx264 floor: the CPU libx264 alone
 spent on the same YUV frames (thread CPU of the encode calls, with threads=1), per stream-minute.
+It also prints where that CPU went, thread by thread (Linux: /proc schedstat), over the same window.
 ``--json`` prints one JSON object keyed by case and figure, e.g. ``scrolling.render_encode_ms.p99``.
 ``--check`` exits non-zero when the scrolling case's p99 render+encode exceeds the 33.3 ms frame budget.
 """
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -94,6 +97,25 @@ class FullRewrite:
         term.feed("\x1b[H" + "\r\n".join(rows))
 
 
+def thread_cpu_ns() -> dict[str, int]:
+    """CPU nanoseconds each thread of this process has run (Linux /proc schedstat; {} elsewhere), keyed by
+    Python thread name; threads Python did not start (numpy's BLAS pool, ...) are summed as one."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    result: dict[str, int] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return result
+    for tid in tids:
+        try:
+            ns = int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile
+        name = names.get(int(tid), "native threads")
+        result[name] = result.get(name, 0) + ns
+    return result
+
+
 class Recorder:
     """Collects frame timings, and the process CPU clock over the steady state: from a warm-up second
     (in which encoder start-up, imports and the first full draw would otherwise weigh on a short run)
@@ -106,15 +128,19 @@ class Recorder:
         self.timings: list[FrameTiming] = []
         self.end_slot = end_slot
         self.cpu_start = self.cpu_end = 0.0
+        self.threads_start: dict[str, int] = {}
+        self.threads_end: dict[str, int] = {}
         self.window: tuple[int, int] | None = None  # (first, last) index into timings
 
     def __call__(self, timing: FrameTiming) -> None:
         timings = self.timings
         timings.append(timing)
         if len(timings) == self.WARMUP_FRAMES:
+            self.threads_start = thread_cpu_ns()
             self.cpu_start = time.process_time()
         elif self.window is None and timing.slot >= self.end_slot and len(timings) > self.WARMUP_FRAMES:
             self.cpu_end = time.process_time()
+            self.threads_end = thread_cpu_ns()
             self.window = (self.WARMUP_FRAMES, len(timings))
 
     @property
@@ -155,6 +181,11 @@ def run_case(case: str, seconds: float, workdir: Path) -> dict:
         "render_encode_ms": percentiles([t.total_ms for t in steady]),
         "cpu_s_per_min": round(cpu / stream_minutes, 2),
         "x264_floor_cpu_s_per_min": round(sum(t.video_encoder_cpu_ms for t in steady[1:]) / 1000 / stream_minutes, 2),
+        # Threads alive at both ends of the window (the frame loop, the log follower, the file writer, ...).
+        "thread_cpu_s_per_min": {
+            name: round((ns - recorder.threads_start[name]) / 1e9 / stream_minutes, 3)
+            for name, ns in sorted(recorder.threads_end.items()) if name in recorder.threads_start
+        },
         "frames": len(recorder.timings),
         "frames_skipped": stats.frames_skipped,
         "wall_s": round(time.monotonic() - wall0, 1),
@@ -198,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{re['p50']:8.2f}/{re['p95']:8.2f}/{re['p99']:8.2f}   | {r['cpu_s_per_min']:9.2f} | "
                   f"{r['x264_floor_cpu_s_per_min']:10.2f} | {r['cpu_over_x264_floor'] or 0:5.3f} | "
                   f"{r['frames_skipped']}")
+        busy = sorted(r["thread_cpu_s_per_min"].items(), key=lambda item: -item[1])
+        print(f"{'':>9} | CPU s/min by thread: " + ", ".join(f"{name} {cpu:.2f}" for name, cpu in busy if cpu >= 0.005))
     if args.check and "scrolling" in results:
         p99 = results["scrolling"]["render_encode_ms"]["p99"]
         if p99 > FRAME_BUDGET_MS:

@@ -229,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{re['p50']:8.2f}/{re['p95']:8.2f}/{re['p99']:8.2f}   | {r['cpu_s_per_min']:9.2f} | "
                   f"{r['x264_floor_cpu_s_per_min']:10.2f} | {r['cpu_over_x264_floor'] or 0:5.3f} | "
                   f"{r['frames_skipped']}")
-        busy = sorted(r["thread_cpu_s_per_min"].items(), key=lambda item: -item[1])
-        print(f"{'':>9} | CPU s/min by thread: " + ", ".join(f"{name} {cpu:.2f}" for name, cpu in busy if cpu >= 0.005))
+            busy = sorted(r["thread_cpu_s_per_min"].items(), key=lambda item: -item[1])
+            print(f"{'':>9} | CPU s/min by thread: "
+                  + ", ".join(f"{name} {cpu:.2f}" for name, cpu in busy if cpu >= 0.005))
     if args.check and "scrolling" in results:
         p99 = results["scrolling"]["render_encode_ms"]["p99"]
         if p99 > FRAME_BUDGET_MS:

@@ -146,18 +146,11 @@ class AudioEncoder:
         self._skipping = True
         # The same few packet objects every time: making packets was most of this call's cost (it runs
         # every frame, in caches the video encoder has just churned).  Muxing takes a new reference to a
-        # packet's data and leaves the object free to reuse, but rebases its timestamps: set them all.
+        # packet's data and leaves the object free to reuse.
         pool = self._silence_pool
         while len(pool) < count:
-            pool.extend(self._silence_packets(0, 1))
-        start, time_base = pts - self._silent_lag, self._packet_time_base
-        packets = pool[:count]
-        for k, packet in enumerate(packets):
-            packet.pts = packet.dts = start + k * AAC_FRAME_SAMPLES
-            packet.duration = AAC_FRAME_SAMPLES
-            packet.time_base = time_base
-        self._last_pts = start + (count - 1) * AAC_FRAME_SAMPLES
-        return packets
+            pool.append(self._new_silence_packet())
+        return self._stamp_silence(pool[:count], pts - self._silent_lag)
 
     def encode(self, samples: np.ndarray, pts: int, *, silent: bool = False) -> list[av.Packet]:
         """Encode ``samples`` (float32, ``(channels, n)``) starting at sample ``pts``.
@@ -224,22 +217,24 @@ class AudioEncoder:
             self._silent_lag = pts - packets[0].pts
 
     def _cached_silence(self, pts: int) -> av.Packet:
-        return self._silence_packets(pts, 1)[0]
+        return self._stamp_silence([self._new_silence_packet()], pts)[0]
 
-    def _silence_packets(self, start: int, count: int) -> list[av.Packet]:
-        """``count`` consecutive packets of the cached silent payload, the first with pts ``start``."""
-        payload, stream, time_base = self._silent_payload, self._stream, self._packet_time_base
-        packets = []
-        for k in range(count):
-            packet = av.Packet(payload)
+    def _new_silence_packet(self) -> av.Packet:
+        packet = av.Packet(self._silent_payload)
+        if self._stream is not None:
+            packet.stream = self._stream
+        return packet
+
+    def _stamp_silence(self, packets: list[av.Packet], start: int) -> list[av.Packet]:
+        """Give silence packets consecutive timestamps, the first ``start``; every one is set, since muxing
+        rebases a packet's timestamps to the stream's time base."""
+        time_base = self._packet_time_base
+        for k, packet in enumerate(packets):
             packet.pts = packet.dts = start + k * AAC_FRAME_SAMPLES
             packet.duration = AAC_FRAME_SAMPLES
             packet.time_base = time_base
-            if stream is not None:
-                packet.stream = stream
-            packets.append(packet)
         if packets:
-            self._last_pts = packets[-1].pts
+            self._last_pts = start + (len(packets) - 1) * AAC_FRAME_SAMPLES
         return packets
 
 

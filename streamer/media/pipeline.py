@@ -12,8 +12,8 @@ import os
 import queue
 import threading
 import time
-from time import perf_counter
 from collections.abc import Callable, Sequence
+from time import perf_counter
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -26,7 +26,7 @@ from streamer.media.muxer import SinkFactory, target_kind
 from streamer.media.output import Output
 from streamer.media.settings import EncoderSettings
 from streamer.media.thumbnail import encode_jpeg
-from streamer.media.yuv import Move, Rect, YuvFrameStore
+from streamer.media.yuv import Rect, YuvFrameStore
 
 log = logging.getLogger(__name__)
 
@@ -342,10 +342,10 @@ class Pipeline:
         """Encode and mux the picture for ``slot`` (rendered at the previous wake-up), then render the next.
 
         Why render one frame ahead: on this kind of VM a thread that slept finds the caches and TLB cold,
-        and whatever Python runs first after the wake-up pays for it (measured: a scene's no-change render
-        takes 0.3 us warm, 0.5 us right after an encode, 25 us right after a 30 ms sleep; a log line's
-        scroll 170 us warm, 680 us after a sleep).  Encoding first and rendering after it makes the render
-        run warm.  The cost is latency: what the scene draws goes out at the next slot (33 ms later), with
+        and whatever Python runs first after the wake-up pays for it (``benchmarks/wake_penalty.py``: the
+        terminal scene's idle frame takes 0.3 us warm, 2 us right after an encode, 17 us right after a
+        30 ms sleep; a log line's scroll 170, 200 and 570 us).  Encoding first and rendering after it makes
+        the render run nearly warm.  The cost is latency: what the scene draws goes out at the next slot (33 ms later), with
         the stream time of that slot; frames still leave at their slots.
         """
         t0 = perf_counter()

@@ -13,9 +13,10 @@ viewer are short dim (ANSI) lines in the byte stream itself.
 Waking up: each wake-up of a thread costs tens of microseconds of CPU on a small VM, so the follower
 sleeps until inotify says the file (or its name in the directory) changed, at most one wake-up per
 ``poll_interval`` under a flood of small writes, and at least every ``watch_interval`` (a second, like
-``tail -F``) as a safety net for changes inotify does not report (see ``filewatch.py``).  Without inotify it polls: every ``poll_interval`` while the log is active;
-once it has been quiet for ``idle_after`` seconds the interval doubles with every further ``idle_after``
-of quiet, up to ``max_poll_interval`` (well below ``tail -F``'s one second).
+``tail -F``) as a safety net for changes inotify does not report (see ``filewatch.py``).  Without inotify
+it polls: every ``poll_interval`` while the log is active; once it has been quiet for ``idle_after``
+seconds the interval doubles with every further ``idle_after`` of quiet, up to ``max_poll_interval``
+(well below ``tail -F``'s one second).
 """
 
 from __future__ import annotations
